@@ -1,0 +1,36 @@
+"""taskvisor: Elixir's Task and Task.Supervisor for Python asyncio.
+
+Spawn work, await it with a timeout, poll it, shut it down, and stream over inputs with
+bounded concurrency, with Elixir's semantics: processes, links, monitors and exit reasons.
+"""
+
+from ._child_spec import ChildSpec
+from ._errors import MaxChildrenError, NotOwnerError, TaskExit, TaskTimeout
+from ._process import Process
+from ._runtime._pid import Pid
+from ._stream import TaskStream
+from ._task import Task
+from ._types import Exit, ExitReason, Ok
+
+__all__ = [
+    "ChildSpec",
+    "Exit",
+    "ExitReason",
+    "MaxChildrenError",
+    "NotOwnerError",
+    "Ok",
+    "Pid",
+    "Process",
+    "Task",
+    "TaskExit",
+    "TaskStream",
+    "TaskTimeout",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = "taskvisor"
+del _name, _obj
+
+__version__ = "0.1.0"

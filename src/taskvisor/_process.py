@@ -1,0 +1,205 @@
+"""Process: the functions of Elixir's ``Process`` that taskvisor's model needs.
+
+Every taskvisor task is a process, and so is any plain asyncio task that calls taskvisor
+(it is adopted on first use: ``asyncio.run(main())`` needs nothing special). A process has a
+`Pid`, an exit reason, links (crash propagation both ways) and monitors (one-way views of its
+exit, as a task's owner has). With ``Process.flag("trap_exit", True)`` a process keeps the
+exit signals of its links instead of dying of them, and reads them with `receive_exit`.
+
+Code that never awaits cannot be interrupted: an exit signal is delivered as a cancellation
+at the process's next ``await``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal, final
+
+from ._errors import TaskExit
+from ._runtime._adopt import current
+from ._runtime._exits import ExitInbox
+from ._runtime._pid import Pid, lookup
+from ._runtime._proc import DOOMED, Proc, is_normal
+from ._runtime._suspend import suspend, wake
+from ._types import ExitReason, Timeout
+from ._validate import check_bool, check_timeout
+
+__all__ = ["Process"]
+
+
+def _check_pid(pid: Any, name: str = "pid") -> Pid:
+    if type(pid) is not Pid:
+        raise TypeError(f"{name} must be a Pid, got {pid!r}")
+    return pid
+
+
+def _live_self(call: tuple[str, tuple[Any, ...]]) -> Proc:
+    me = current()
+    if me._state is DOOMED:
+        raise me._exit_now(call)
+    return me
+
+
+@final
+class Process:
+    """Functions on processes (Elixir's ``Process``); not instantiated."""
+
+    def __init__(self) -> None:
+        raise TypeError("Process is a namespace of functions; call Process.self() etc.")
+
+    @staticmethod
+    def self() -> Pid:
+        """The pid of the calling process (a plain asyncio task is adopted on first use).
+
+        Raises:
+            RuntimeError: called outside an asyncio task.
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        return current()._get_pid()
+
+    @staticmethod
+    def alive(pid: Pid) -> bool:
+        """Whether `pid` is a live process (one whose exit is decided but not done is alive).
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        return lookup(_check_pid(pid)) is not None
+
+    @staticmethod
+    def exit(pid: Pid, reason: ExitReason) -> None:
+        """Send exit signal `reason` to `pid`, as Erlang's ``exit/2``.
+
+        ``"kill"`` cannot be trapped: the process dies with ``"killed"`` (a coroutine that
+        swallows its cancel is closed). Otherwise a process that traps exits gets
+        ``(sender, reason)`` in its queue; one that does not dies of any reason but
+        ``"normal"`` (a process that signals itself ``"normal"`` dies too). A dead `pid` is
+        ignored.
+
+        Raises:
+            TypeError: `pid` is not a Pid.
+
+        Cancellation: the target is cancelled at its next ``await``, with its reason fixed.
+        """
+        target = lookup(_check_pid(pid))
+        if target is None:
+            return
+        me = current()
+        if isinstance(reason, str) and reason == "kill":
+            target._kill()
+        elif target is me and is_normal(reason) and not _trapping(me):
+            target._doom("normal")
+        else:
+            target._signal(me, reason)
+
+    @staticmethod
+    def link(pid: Pid) -> None:
+        """Link the caller and `pid`: an abnormal exit of either is sent to the other.
+
+        Raises:
+            TaskExit: `pid` is not alive and the caller does not trap exits (reason
+                ``"noproc"``); a trapping caller gets ``(pid, "noproc")`` in its queue.
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        call = ("Process.link", (pid,))
+        _check_pid(pid)
+        me = _live_self(call)
+        target = lookup(pid)
+        if target is None:
+            if _trapping(me):
+                assert me._exits is not None
+                me._exits.put(pid, "noproc")
+                return
+            raise TaskExit("noproc", call)
+        if target is not me:
+            me._link(target)
+
+    @staticmethod
+    def unlink(pid: Pid) -> None:
+        """Remove the link between the caller and `pid`, if any.
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        target = lookup(_check_pid(pid))
+        if target is not None:
+            current()._unlink(target)
+
+    @staticmethod
+    def flag(flag: Literal["trap_exit"], value: bool) -> bool:
+        """Set a process flag of the caller and return its previous value.
+
+        ``"trap_exit"``: keep the exit signals of links (and of `Process.exit`) in a queue,
+        read with `receive_exit`, instead of dying of them. A linked task's crash is then
+        seen through its monitor: `Task.await_` raises `TaskExit`, `Task.yield_` returns
+        `Exit`.
+
+        Raises:
+            ValueError: unknown `flag`.  TypeError: `value` is not a bool.
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        if flag != "trap_exit":
+            raise ValueError(f"flag must be 'trap_exit', got {flag!r}")
+        check_bool(value, "value")
+        me = current()
+        if me._exits is None:
+            me._exits = ExitInbox()
+        previous = me._exits.trapping
+        me._exits.trapping = value
+        return previous
+
+    @staticmethod
+    async def receive_exit(timeout: Timeout = 5.0) -> tuple[Pid | None, ExitReason] | None:
+        """Take the oldest exit signal kept by a trapping caller: ``(pid, reason)``, or None.
+
+        Waits up to `timeout` seconds (None: forever) for one to arrive.
+
+        Raises:
+            ValueError, TypeError: bad `timeout`.
+
+        Cancellation: an outside cancel passes through; no signal is lost (it stays queued).
+        """
+        timeout = check_timeout(timeout)
+        call = ("Process.receive_exit", (timeout,))
+        me = _live_self(call)
+        inbox = me._exits
+        if inbox is None:
+            inbox = me._exits = ExitInbox()
+        got = inbox.take()
+        if got is not None or timeout == 0:
+            return got
+        future = inbox.wait_for_one()
+        timer = None if timeout is None else asyncio.get_running_loop().call_later(
+            timeout, wake, future
+        )
+        try:
+            await suspend(me, future, call)
+        finally:
+            inbox._waiter = None
+            if timer is not None:
+                timer.cancel()
+        return inbox.take()
+
+    @staticmethod
+    def callers() -> list[Pid]:
+        """Who started the caller, nearest first (Elixir's ``$callers``).
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        return [p._get_pid() for p in current()._callers()]
+
+    @staticmethod
+    def ancestors() -> list[Pid]:
+        """The processes that spawned the caller, nearest first (Elixir's ``$ancestors``).
+
+        For tasks started with `Task` functions the spawner is the caller, so this equals
+        `callers`.
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        return [p._get_pid() for p in current()._callers()]
+
+
+def _trapping(proc: Proc) -> bool:
+    return proc._exits is not None and proc._exits.trapping

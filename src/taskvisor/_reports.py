@@ -1,0 +1,97 @@
+"""Crash reports: the facts of an abnormal exit as data, then Elixir's text for them.
+
+One ERROR record on the ``taskvisor`` logger per crash, none for normal, shutdown or killed
+exits, none for adopted tasks. The text reads like Elixir's translated ``Task`` report::
+
+    Task <0.70.0> started from <0.64.0> terminating
+    ** (ValueError) boom
+        Traceback (most recent call last):
+          ...
+    Function: myapp.jobs.send_email
+        Args: ['ada@example.com']
+
+and the same facts ride on the record as structured ``extra`` fields: ``task_pid``,
+``starter``, ``function``, ``task_args`` (``args`` is taken by LogRecord), ``reason``,
+``callers``, ``traceback`` and ``crash_report`` (the whole `CrashReport`).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ._types import ExitReason
+from ._validate import describe_fn
+
+if TYPE_CHECKING:
+    from ._runtime._pid import Pid
+    from ._runtime._proc import Proc
+
+__all__ = ["CrashReport", "format_report", "logger", "report_crash"]
+
+logger = logging.getLogger("taskvisor")
+
+
+@dataclass(frozen=True, slots=True)
+class CrashReport:
+    """What Elixir's ``{Task.Supervisor, :terminating}`` report carries, made Python."""
+
+    task_pid: Pid
+    starter: Pid | None
+    function: str
+    args: tuple[Any, ...]
+    reason: ExitReason
+    exception: BaseException
+    callers: list[Pid]
+
+    @property
+    def traceback(self) -> str:
+        return "".join(traceback.format_exception(self.exception))
+
+
+def format_report(report: CrashReport) -> str:
+    """Elixir's translated crash report text for `report`."""
+    started = f" started from {report.starter!r}" if report.starter is not None else ""
+    if isinstance(report.reason, BaseException):
+        banner = f"** ({type(report.reason).__name__}) {report.reason}"
+    else:
+        banner = f"** (stop) {report.reason!r}"
+    stack = "".join("    " + line + "\n" for line in report.traceback.rstrip("\n").split("\n"))
+    return (
+        f"Task {report.task_pid!r}{started} terminating\n{banner}\n{stack}"
+        f"Function: {report.function}\n    Args: {list(report.args)!r}"
+    )
+
+
+def report_crash(proc: Proc, reason: ExitReason, exc: BaseException) -> None:
+    """Log the crash of `proc`; never raises into the runtime."""
+    if not logger.isEnabledFor(logging.ERROR):
+        return
+    try:
+        callers = [p._get_pid() for p in proc._callers()]
+        report = CrashReport(
+            task_pid=proc._get_pid(),
+            starter=callers[0] if callers else None,
+            function=describe_fn(proc._fn) if proc._fn is not None else "?",
+            args=proc._args,
+            reason=reason,
+            exception=exc,
+            callers=callers,
+        )
+        logger.error(
+            format_report(report),
+            extra={
+                "task_pid": report.task_pid,
+                "starter": report.starter,
+                "function": report.function,
+                "task_args": report.args,
+                "reason": reason,
+                "callers": callers,
+                "traceback": report.traceback,
+                "crash_report": report,
+            },
+        )
+    except Exception:  # a broken repr in the args must not break the runtime
+        logger.exception("taskvisor could not write the crash report of %r", proc)

@@ -1,0 +1,370 @@
+"""One process: an asyncio task running a function, with a fixed exit reason, links and monitors.
+
+A process runs inside a wrapper coroutine (`Proc._main`) that does the exit bookkeeping inline
+at the end of the task's last step: record the reason, leave the table, reply to the owner,
+write a crash report, signal links, notify monitors. A wrapper rather than a done-callback is
+cheaper per task and makes a kill stronger: closing the wrapper unhooks a user coroutine that
+swallows every exception.
+
+Three rules keep the model honest (DESIGN §1):
+- a sealed fate: an exit signal fixes the reason first (state DOOMED), then cancels; whatever
+  the function does next, the process dies with that reason;
+- own cancels only: `_cancels` counts the cancels taskvisor requested, so a wait can give back
+  exactly those (`uncancel`) and let anyone else's cancel through;
+- adopted tasks stay the user's (see `_adopt.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .._errors import TaskExit
+from .._reports import report_crash
+from .._types import ExitReason
+from . import _pid
+from ._pid import Pid
+
+if TYPE_CHECKING:
+    from ._exits import ExitInbox
+
+__all__ = ["KILL_GRACE", "Proc", "State", "is_quiet", "live"]
+
+KILL_GRACE = 0.1
+"""Seconds a killed process that cannot be closed gets before it is abandoned."""
+
+
+class State(enum.Enum):
+    """A process's lifecycle.
+
+    SPAWNED -> RUNNING -> DEAD      the function returned or raised
+    SPAWNED -> DOOMED -> DEAD       a signal came before the function started: it never runs
+    RUNNING -> DOOMED -> DEAD       a signal came while it ran: it unwinds from a cancel
+    """
+
+    SPAWNED = "spawned"  # its asyncio task exists; its function has not started
+    RUNNING = "running"  # its function runs; a signal would fix its reason and cancel it
+    DOOMED = "doomed"  # a signal fixed its exit reason; it is unwinding
+    DEAD = "dead"  # reason final, out of the table, links and monitors fired
+
+
+SPAWNED, RUNNING, DOOMED, DEAD = State.SPAWNED, State.RUNNING, State.DOOMED, State.DEAD
+
+live: dict[asyncio.Task[None], Proc] = {}
+"""Every live process by its asyncio task: the strong references asyncio does not keep."""
+
+Watcher = Callable[["Proc"], None]
+
+
+def is_normal(reason: ExitReason) -> bool:
+    return isinstance(reason, str) and reason == "normal"
+
+
+def is_quiet(reason: ExitReason) -> bool:
+    """Exits that are not crashes: no crash report (Elixir logs none for these)."""
+    if isinstance(reason, str):
+        return reason in ("normal", "shutdown", "killed")
+    return isinstance(reason, tuple) and len(reason) == 2 and reason[0] == "shutdown"
+
+
+class Proc:
+    """The runtime's record of one process. Users see it through `Pid` and `Task`."""
+
+    __slots__ = (
+        "_aio",
+        "_args",
+        "_caller",
+        "_cancels",
+        "_exits",
+        "_fn",
+        "_links",
+        "_pid",
+        "_reason",
+        "_runner",
+        "_state",
+        "_watchers",
+    )
+
+    reports_crashes: ClassVar[bool] = True
+    """Whether an abnormal exit writes a crash report (not for adopted tasks)."""
+
+    _aio: asyncio.Task[None] | None
+    _args: tuple[Any, ...]
+    _caller: Proc | None  # who started it: the head of Process._callers()
+    _cancels: int  # cancels taskvisor requested and the process has not given back
+    _exits: ExitInbox | None  # trap_exit flag and its queue, made on first use
+    _fn: Callable[..., Any] | None
+    _links: Proc | set[Proc] | None  # one link needs no set
+    _pid: Pid | None  # drawn on first use
+    _reason: ExitReason
+    _runner: Callable[[Callable[..., Any], tuple[Any, ...]], Any] | None
+    _state: State
+    _watchers: list[Watcher] | None  # monitors: called once, at death
+
+    def _init(
+        self,
+        fn: Callable[..., Any] | None,
+        args: tuple[Any, ...],
+        caller: Proc | None,
+        runner: Callable[[Callable[..., Any], tuple[Any, ...]], Any] | None,
+    ) -> None:
+        self._aio = None
+        self._args = args
+        self._caller = caller
+        self._cancels = 0
+        self._exits = None
+        self._fn = fn
+        self._links = None
+        self._pid = None
+        self._reason = None
+        self._runner = runner
+        self._state = SPAWNED
+        self._watchers = None
+
+    # -- starting -------------------------------------------------------------------------
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Create the asyncio task and hold it in the table until the process dies."""
+        coro = self._main()
+        if loop.get_task_factory() is None:
+            aio: asyncio.Task[None] = asyncio.Task(coro, loop=loop)
+        else:
+            aio = loop.create_task(coro)  # may run eagerly: _main registers itself then
+        if self._aio is None:
+            self._aio = aio
+            if self._state is not DEAD:
+                live[aio] = self
+
+    async def _main(self) -> None:
+        if self._aio is None:  # an eager task factory started us inside create_task
+            aio = asyncio.current_task()
+            assert aio is not None
+            self._aio = aio
+            live[aio] = self
+        if self._state is DOOMED:  # a signal came before we started: the function never runs
+            self._finish(self._reason)
+            return
+        self._state = RUNNING
+        try:
+            if self._runner is None:
+                value = await self._fn(*self._args)  # type: ignore[misc]
+            else:
+                value = await self._runner(self._fn, self._args)  # type: ignore[arg-type]
+        except BaseException as exc:
+            if self._finish_raised(exc):
+                raise
+        else:
+            if self._state is DOOMED:  # the function swallowed our cancel and returned
+                self._finish(self._reason)
+            else:
+                self._finish("normal", replied=True, value=value)
+
+    def _finish_raised(self, exc: BaseException) -> bool:
+        """Finish after the function raised `exc`; True if `exc` must propagate."""
+        if self._state is DOOMED:  # our signal: the reason is fixed whatever `exc` is
+            self._finish(self._reason)
+            return type(exc) is GeneratorExit  # being closed by kill(): let close() finish
+        if isinstance(exc, asyncio.CancelledError):
+            # Someone else's cancel (asyncio.timeout, a TaskGroup, loop teardown): exit
+            # "shutdown" and let the cancel go on, never swallowed.
+            self._finish("shutdown")
+            return True
+        if isinstance(exc, GeneratorExit):  # closed from outside taskvisor
+            self._finish("killed")
+            return True
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            self._finish(exc)
+            return True
+        if isinstance(exc, TaskExit):  # `raise TaskExit(reason)` is Elixir's exit(reason)
+            self._finish(exc.reason, crash=exc)
+        else:
+            self._finish(exc, crash=exc)
+        return False
+
+    # -- dying ----------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        reason: ExitReason,
+        *,
+        replied: bool = False,
+        value: Any = None,
+        crash: BaseException | None = None,
+    ) -> None:
+        """RUNNING|DOOMED|SPAWNED -> DEAD: fix the reason, then tell everyone who listens."""
+        self._state = DEAD
+        self._reason = reason
+        if self._aio is not None:
+            live.pop(self._aio, None)
+        if self._pid is not None:
+            _pid.by_pid.pop(self._pid, None)
+        self._deliver(reason, replied, value)
+        if crash is not None and self.reports_crashes and not is_quiet(reason):
+            report_crash(self, reason, crash)
+        links = self._links
+        if links is not None:
+            self._links = None
+            if type(links) is set:
+                for other in links:
+                    other._on_linked_exit(self, reason)
+            else:
+                links._on_linked_exit(self, reason)  # type: ignore[union-attr]
+        watchers = self._watchers
+        if watchers is not None:
+            self._watchers = None
+            for watcher in watchers:
+                watcher(self)
+
+    def _deliver(self, reason: ExitReason, replied: bool, value: Any) -> None:
+        """Hook for processes whose owner monitors them (`Task`): record the reply or DOWN."""
+
+    # -- signals --------------------------------------------------------------------------
+
+    def _signal(self, source: Proc | None, reason: ExitReason) -> None:
+        """An exit signal arrives: queue it when trapping exits, else die of it (not of normal)."""
+        if self._state is DEAD:
+            return
+        inbox = self._exits
+        if inbox is not None and inbox.trapping:
+            inbox.put(None if source is None else source._get_pid(), reason)
+        elif not is_normal(reason):
+            self._doom(reason)
+
+    def _doom(self, reason: ExitReason) -> None:
+        """Seal the process's fate with `reason`, then interrupt it at its next await."""
+        state = self._state
+        if state is RUNNING:
+            self._state = DOOMED
+            self._reason = reason
+            aio = self._aio
+            if aio is not None and aio.cancel():
+                self._cancels += 1
+        elif state is SPAWNED:  # never cancel an unstarted coroutine: it could not see why
+            self._state = DOOMED
+            self._reason = reason
+        # DOOMED: the first reason stands; DEAD: too late.
+
+    def _kill(self) -> None:
+        """The strongest stop: cancel; next loop turn, close the coroutine if it lives on.
+
+        Closing unhooks a coroutine that swallowed the cancel (with a warning that names
+        it); the process is dead, with reason "killed", within one loop iteration.
+        """
+        state = self._state
+        if state is DEAD:
+            return
+        self._state = DOOMED
+        self._reason = "killed"
+        aio = self._aio
+        if aio is None or state is SPAWNED:
+            return  # _main sees DOOMED when it starts and never runs the function
+        if aio.cancel():
+            self._cancels += 1
+        aio.get_loop().call_soon(self._close)
+
+    def _close(self) -> None:
+        if self._state is DEAD:
+            return  # the cancel was enough
+        aio = self._aio
+        assert aio is not None
+        coro = aio.get_coro()
+        aio.add_done_callback(_silence)  # the emptied task ends in an error nobody asked for
+        if coro is not None and inspect.getcoroutinestate(coro) != inspect.CORO_CREATED:
+            warnings.warn(
+                f"{self!r} ignored its cancellation; taskvisor closed its coroutine to kill it",
+                RuntimeWarning,
+                stacklevel=1,
+            )
+        if coro is not None:
+            try:
+                coro.close()
+            except RuntimeError:
+                pass  # "coroutine ignored GeneratorExit": the wrapper has already finished
+        aio.cancel()  # end the emptied asyncio task now, not at loop teardown
+        if self._state is not DEAD:  # never started, or nothing reached the wrapper
+            self._finish("killed")
+
+    # -- links and monitors ---------------------------------------------------------------
+
+    def _link(self, other: Proc) -> None:
+        self._add_link(other)
+        other._add_link(self)
+
+    def _unlink(self, other: Proc) -> None:
+        self._remove_link(other)
+        other._remove_link(self)
+
+    def _add_link(self, other: Proc) -> None:
+        links = self._links
+        if links is None:
+            self._links = other
+        elif type(links) is set:
+            links.add(other)
+        elif links is not other:
+            self._links = {links, other}  # type: ignore[arg-type]
+
+    def _remove_link(self, other: Proc) -> None:
+        links = self._links
+        if links is other:
+            self._links = None
+        elif type(links) is set:
+            links.discard(other)
+
+    def _linked(self) -> list[Proc]:
+        links = self._links
+        if links is None:
+            return []
+        return list(links) if type(links) is set else [links]  # type: ignore[list-item]
+
+    def _on_linked_exit(self, source: Proc, reason: ExitReason) -> None:
+        self._remove_link(source)
+        self._signal(source, reason)
+
+    def _watch(self, watcher: Watcher) -> None:
+        """Call `watcher(self)` once when the process dies (at once if it is dead)."""
+        if self._state is DEAD:
+            watcher(self)
+        elif self._watchers is None:
+            self._watchers = [watcher]
+        else:
+            self._watchers.append(watcher)
+
+    def _unwatch(self, watcher: Watcher) -> None:
+        if self._watchers is not None and watcher in self._watchers:
+            self._watchers.remove(watcher)
+
+    # -- introspection --------------------------------------------------------------------
+
+    def _get_pid(self) -> Pid:
+        return self._pid or _pid.draw(self, self._state is not DEAD)
+
+    def _callers(self) -> list[Proc]:
+        chain = []
+        caller = self._caller
+        while caller is not None:
+            chain.append(caller)
+            caller = caller._caller
+        return chain
+
+    def _exit_now(self, call: tuple[str, tuple[Any, ...]] | None = None) -> TaskExit:
+        """The TaskExit a doomed process gets from any taskvisor call; gives back our cancels."""
+        self._give_back_cancels()
+        return TaskExit(self._reason, call)
+
+    def _give_back_cancels(self) -> None:
+        if self._cancels and self._aio is not None:
+            for _ in range(self._cancels):
+                self._aio.uncancel()
+            self._cancels = 0
+
+    def __repr__(self) -> str:
+        return f"<process {self._get_pid()!r} {self._state.value}>"
+
+
+def _silence(aio: asyncio.Task[None]) -> None:
+    if not aio.cancelled():
+        aio.exception()

@@ -1,0 +1,47 @@
+"""Stopping a process: exit "shutdown", then after a timeout a kill (Elixir's shutdown spec).
+
+The kill after the timeout is armed on a timer, not left to the waiting caller, so it happens
+even if the caller is interrupted (Elixir uses an "enforcer" process for the same reason).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .._types import ExitReason, ShutdownTimeout
+from ._proc import DEAD, Proc
+from ._suspend import suspend
+
+__all__ = ["begin_stop", "stop"]
+
+
+def begin_stop(proc: Proc, source: Proc | None, shutdown: ShutdownTimeout) -> None:
+    """Send the stop: kill at once for "brutal_kill", else exit "shutdown" and arm the kill."""
+    if shutdown == "brutal_kill":
+        proc._kill()
+        return
+    proc._signal(source, "shutdown")
+    if shutdown is not None and proc._state is not DEAD:
+        assert not isinstance(shutdown, str)
+        asyncio.get_running_loop().call_later(shutdown, proc._kill)
+
+
+async def stop(
+    me: Proc, proc: Proc, shutdown: ShutdownTimeout, call: tuple[str, tuple[Any, ...]]
+) -> ExitReason:
+    """Stop `proc` as its shutdown spec says and return the reason it died with."""
+    if proc._state is not DEAD:
+        died: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_death(_: Proc) -> None:
+            if not died.done():
+                died.set_result(None)
+
+        proc._watch(on_death)
+        begin_stop(proc, me, shutdown)
+        try:
+            await suspend(me, died, call)
+        finally:
+            proc._unwatch(on_death)
+    return proc._reason

@@ -1,0 +1,32 @@
+"""The one place where taskvisor waits: it turns its own cancels into TaskExit.
+
+An exit signal dooms a process and cancels it (see `_proc`). When that cancel lands in a
+taskvisor wait, the process gets `TaskExit(reason)` and the cancels taskvisor requested are
+given back with `uncancel()`, so `cancelling()` is as before and an enclosing
+`asyncio.timeout()` still works. Anyone else's cancel passes through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ._proc import DOOMED, Proc
+
+__all__ = ["suspend", "wake"]
+
+
+async def suspend(me: Proc, future: asyncio.Future[Any], call: tuple[str, tuple[Any, ...]]) -> None:
+    """Await `future` as process `me`; a cancel of ours becomes `TaskExit(me's reason)`."""
+    try:
+        await future
+    except asyncio.CancelledError:
+        if me._state is DOOMED and me._cancels:
+            raise me._exit_now(call) from None
+        raise
+
+
+def wake(future: asyncio.Future[None]) -> None:
+    """Resolve a wait future unless something else already did."""
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,434 @@
+"""The async_stream engine, shared by `Task` and `TaskSupervisor`, parameterised by `spawn`.
+
+Elixir runs a stream through an intermediate process linked to the consumer and to every
+task. Here the stream object plays that part without an asyncio task of its own: a
+`_StreamLink` (a process record with no coroutine) is linked to the consumer, so the
+consumer's death stops the stream's tasks; a task's crash is read through its monitor (the
+stream is every task's waiter) and, for linked streams whose consumer does not trap exits,
+passed on to the consumer and to the other tasks, as the intermediate process would.
+
+Per-item timeouts use one timer for the whole stream: every task gets the same timeout from
+its start and tasks start in input order, so deadlines are in start order and the timer only
+ever needs to watch the oldest running task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import enum
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, Generic, TypeVar
+
+from ._errors import TaskExit
+from ._runtime._adopt import current
+from ._runtime._proc import DOOMED, RUNNING, Proc, is_normal
+from ._runtime._runners import Runner, runner_for
+from ._runtime._suspend import suspend, wake
+from ._task import CLOSED, REPLIED, Task
+from ._types import Exit, ExitReason, Ok
+from ._validate import check_bool, check_choice, check_fn, check_positive_int, check_timeout
+
+__all__ = ["Spawn", "TaskStream", "build_stream", "validate_stream_options"]
+
+T = TypeVar("T")
+
+Spawn = Callable[[Proc, Callable[..., Any], Any, asyncio.AbstractEventLoop, Any], Task[Any]]
+"""How a stream starts one task: ``spawn(consumer, fn, item, loop, waiter) -> Task``."""
+
+_NOTHING: Any = object()
+
+
+class _State(enum.Enum):
+    """A stream's lifecycle.
+
+    NEW -> RUNNING          the first __anext__ fixes the consumer
+    RUNNING -> DONE         the input is exhausted and every result was returned
+    NEW|RUNNING -> CLOSED   aclose(), an ``on_timeout="exit"`` timeout, or an input error
+    """
+
+    NEW = "new"  # built and validated; nothing started
+    RUNNING = "running"  # tasks may be running; results flow
+    DONE = "done"  # finished normally
+    CLOSED = "closed"  # stopped early: its running tasks were killed
+
+
+class _StreamLink(Proc):
+    """The stream's end of its link to the consumer: the consumer's exit halts the stream."""
+
+    __slots__ = ("_stream",)
+    _stream: TaskStream[Any]
+
+    def _on_linked_exit(self, source: Proc, reason: ExitReason) -> None:
+        self._remove_link(source)
+        self._stream._halt(reason)
+        self._finish(reason)
+
+
+class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
+    """A lazy, single-use stream of `Ok`/`Exit` results; made by ``Task.async_stream``.
+
+    Use it with ``async for``, and with ``async with`` (or ``aclose()``) when you may leave
+    before the end: closing kills the tasks still running.
+    """
+
+    def __init__(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        fn: Callable[..., Any],
+        spawn: Spawn,
+        *,
+        max_concurrency: int,
+        ordered: bool,
+        timeout: float | None,
+        on_timeout: str,
+        zip_input_on_exit: bool,
+        linked: bool = True,
+        name: str = "Task.async_stream",
+    ) -> None:
+        self._items = items
+        self._fn = fn
+        self._spawn = spawn
+        self._max = max_concurrency
+        self._ordered = ordered
+        self._timeout = timeout
+        self._kill_on_timeout = on_timeout == "kill_task"
+        self._zip = zip_input_on_exit
+        self._linked = linked
+        self._name = name
+        self._state = _State.NEW
+        self._consumer: Proc | None = None
+        self._link: _StreamLink | None = None
+        self._trapping = False
+        self._iter: Iterator[Any] | None = None
+        self._aiter: AsyncIterator[Any] | None = None
+        self._exhausted = False
+        self._running: dict[Task[Any], int] = {}
+        self._inputs: dict[int, Any] = {}
+        self._started = 0
+        self._next = 0  # ordered: the index to return next
+        self._ready: dict[int, Ok[Any] | Exit] = {}
+        self._ready_unordered: collections.deque[Ok[Any] | Exit] = collections.deque()
+        self._deadlines: collections.deque[tuple[float, Task[Any]]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timed_out: set[Task[Any]] = set()
+        self._timeout_exit = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<TaskStream {self._state.value} running={len(self._running)} "
+            f"started={self._started} max_concurrency={self._max}>"
+        )
+
+    # -- iteration ------------------------------------------------------------------------
+
+    def __aiter__(self) -> TaskStream[T]:
+        if self._state is not _State.NEW:
+            raise RuntimeError(
+                f"{self!r} was already iterated; streams are single-use: build a new one"
+            )
+        return self
+
+    async def __anext__(self) -> Ok[T] | Exit:
+        if self._state is _State.NEW:
+            self._begin()
+        elif self._state is not _State.RUNNING:
+            raise StopAsyncIteration
+        me = self._consumer
+        assert me is not None
+        while True:
+            if me._state is DOOMED:
+                raise me._exit_now((self._name, (self._timeout,)))
+            if self._timeout_exit:
+                await self.aclose()
+                raise TaskExit("timeout", (self._name, (self._timeout,)))
+            result = self._pop_ready()
+            if result is not _NOTHING:
+                return result  # type: ignore[no-any-return]
+            if not self._exhausted and len(self._running) < self._max:
+                try:
+                    if self._aiter is None:
+                        self._fill()
+                    else:
+                        await self._fill_async()
+                except BaseException:  # the input raised: stop what runs, then re-raise
+                    self._exhausted = True
+                    await self.aclose()
+                    raise
+                continue
+            if not self._running:
+                self._end()
+                raise StopAsyncIteration
+            waiter = self._waiter = self._loop.create_future()  # type: ignore[union-attr]
+            await suspend(me, waiter, (self._name, (self._timeout,)))
+            self._waiter = None
+            if self._state is not _State.RUNNING:
+                raise StopAsyncIteration
+
+    async def __aenter__(self) -> TaskStream[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Kill the running tasks and wait for them to die; the stream then ends.
+
+        Idempotent. Results not yet returned are dropped.
+
+        Cancellation: the tasks die within one loop turn (a killed coroutine is closed), so
+        the wait is short; an outside cancel of the caller passes through.
+        """
+        state = self._state
+        if state is _State.DONE or state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        if state is _State.NEW:
+            await self._close_input()
+            return
+        for task in list(self._running):
+            task._kill()
+        me = current()
+        while self._running:
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            await suspend(me, waiter, (self._name, (self._timeout,)))
+        self._end()
+        await self._close_input()
+
+    # -- inside ---------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        me = current()
+        if me._state is DOOMED:
+            raise me._exit_now((self._name, (self._timeout,)))
+        self._consumer = me
+        self._loop = asyncio.get_running_loop()
+        self._trapping = me._exits is not None and me._exits.trapping
+        link = _StreamLink.__new__(_StreamLink)
+        link._init(None, (), me, None)
+        link._state = RUNNING
+        link._stream = self
+        link._link(me)
+        self._link = link
+        items = self._items
+        if isinstance(items, AsyncIterable):
+            self._aiter = aiter(items)
+        else:
+            self._iter = iter(items)
+        self._state = _State.RUNNING
+
+    def _pop_ready(self) -> Ok[Any] | Exit:
+        if self._ordered:
+            ready = self._ready
+            if self._next in ready:
+                result = ready.pop(self._next)
+                self._next += 1
+                return result
+            return _NOTHING  # type: ignore[no-any-return]
+        if self._ready_unordered:
+            return self._ready_unordered.popleft()
+        return _NOTHING  # type: ignore[no-any-return]
+
+    def _fill(self) -> None:
+        """Pull items and start their tasks until max_concurrency run or the input ends."""
+        it = self._iter
+        assert it is not None
+        while len(self._running) < self._max:
+            try:
+                item = next(it)
+            except StopIteration:
+                self._exhausted = True
+                return
+            self._start_one(item)
+
+    async def _fill_async(self) -> None:
+        it = self._aiter
+        assert it is not None
+        while len(self._running) < self._max and self._state is _State.RUNNING:
+            try:
+                item = await anext(it)
+            except StopAsyncIteration:
+                self._exhausted = True
+                return
+            self._start_one(item)
+            if self._pop_ready_possible():
+                return  # a result is ready: hand it out before pulling more
+
+    def _pop_ready_possible(self) -> bool:
+        return (self._next in self._ready) if self._ordered else bool(self._ready_unordered)
+
+    def _start_one(self, item: Any) -> None:
+        index = self._started
+        self._started = index + 1
+        loop = self._loop
+        assert loop is not None and self._consumer is not None
+        task = self._spawn(self._consumer, self._fn, item, loop, self)
+        if task._reply is not CLOSED:  # it may have ended already (an eager task factory)
+            self._running[task] = index
+        if self._zip:
+            self._inputs[index] = item
+        if self._timeout is not None:
+            deadline = loop.time() + self._timeout
+            self._deadlines.append((deadline, task))
+            if self._timer is None:
+                self._timer = loop.call_at(deadline, self._on_timer)
+
+    def wake(self, task: Task[Any]) -> None:
+        """A task of this stream ended (called from its exit path): record its result."""
+        index = self._running.pop(task)
+        reply = task._reply
+        value = task._value
+        task._reply = CLOSED
+        task._value = None
+        item = self._inputs.pop(index, None) if self._zip else None
+        if self._state is _State.CLOSED:
+            result: Ok[Any] | Exit | None = None  # killed by aclose(): nobody wants it
+        elif reply is REPLIED:
+            result = Ok(value)
+        elif task in self._timed_out:
+            self._timed_out.discard(task)
+            if not self._kill_on_timeout:
+                self._timeout_exit = True
+                result = None
+            else:
+                result = Exit((item, "timeout") if self._zip else "timeout")
+        else:
+            if self._linked and not self._trapping and not is_normal(value):
+                self._propagate(value)
+            result = Exit((item, value) if self._zip else value)
+        if result is not None:
+            if self._ordered:
+                self._ready[index] = result
+            else:
+                self._ready_unordered.append(result)
+        if self._waiter is not None:
+            wake(self._waiter)
+
+    def _propagate(self, reason: ExitReason) -> None:
+        """A linked task crashed and the consumer does not trap exits: all die of it."""
+        for other in list(self._running):
+            other._doom(reason)
+        link = self._link
+        if link is not None and self._consumer is not None:
+            link._unlink(self._consumer)
+            self._consumer._signal(link, reason)
+
+    def _halt(self, reason: ExitReason) -> None:
+        """The consumer died: linked tasks die with it (not of a normal exit); nolink run on."""
+        if self._linked:
+            for task in list(self._running):
+                task._signal(self._link, reason)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        deadlines = self._deadlines
+        while deadlines:
+            deadline, task = deadlines[0]
+            if task not in self._running:
+                deadlines.popleft()
+            elif deadline > now:
+                self._timer = loop.call_at(deadline, self._on_timer)
+                return
+            else:
+                deadlines.popleft()
+                self._timed_out.add(task)
+                task._kill()
+
+    def _end(self) -> None:
+        if self._state is _State.RUNNING:
+            self._state = _State.DONE
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._deadlines.clear()
+        link = self._link
+        if link is not None:
+            self._link = None
+            if self._consumer is not None:
+                link._unlink(self._consumer)
+            link._finish("normal")
+
+    async def _close_input(self) -> None:
+        source = self._aiter if self._aiter is not None else self._iter
+        if source is None:
+            source = self._items  # type: ignore[assignment]
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        else:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+
+def validate_stream_options(
+    max_concurrency: int | None,
+    ordered: bool,
+    timeout: Any,
+    on_timeout: str,
+    zip_input_on_exit: bool,
+) -> tuple[int, float | None]:
+    """Check the options when the stream is built, under their own names."""
+    if max_concurrency is None:
+        max_concurrency = os.cpu_count() or 1
+    check_positive_int(max_concurrency, "max_concurrency")
+    check_choice(on_timeout, "on_timeout", ("exit", "kill_task"))
+    checked_timeout = check_timeout(timeout)
+    check_bool(ordered, "ordered")
+    check_bool(zip_input_on_exit, "zip_input_on_exit")
+    return max_concurrency, checked_timeout
+
+
+def _check_items(items: Any) -> None:
+    if not isinstance(items, Iterable | AsyncIterable):
+        raise TypeError(f"items must be an iterable or an async iterable, got {items!r}")
+
+
+def build_stream(
+    items: Iterable[Any] | AsyncIterable[Any],
+    fn: Callable[..., Any],
+    *,
+    max_concurrency: int | None,
+    ordered: bool,
+    timeout: Any,
+    on_timeout: str,
+    zip_input_on_exit: bool,
+    executor: str | None,
+) -> TaskStream[Any]:
+    """`Task.async_stream`: tasks monitored by the stream, linked to the consumer."""
+    from ._task import EXECUTORS
+
+    _check_items(items)
+    check_fn(fn)
+    if executor is not None:
+        check_choice(executor, "executor", EXECUTORS)
+    max_concurrency, checked_timeout = validate_stream_options(
+        max_concurrency, ordered, timeout, on_timeout, zip_input_on_exit
+    )
+    runner: Runner | None = runner_for(fn, executor)
+
+    def spawn(
+        consumer: Proc,
+        fn: Callable[..., Any],
+        item: Any,
+        loop: asyncio.AbstractEventLoop,
+        waiter: Any,
+    ) -> Task[Any]:
+        return Task._spawn(consumer, fn, (item,), runner, loop, waiter)
+
+    return TaskStream(
+        items,
+        fn,
+        spawn,
+        max_concurrency=max_concurrency,
+        ordered=ordered,
+        timeout=checked_timeout,
+        on_timeout=on_timeout,
+        zip_input_on_exit=zip_input_on_exit,
+    )

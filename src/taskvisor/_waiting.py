@@ -1,0 +1,176 @@
+"""Waiting on tasks: one future and at most one timer per call, however many tasks.
+
+Each waited task points at the call's waiter (`Task._waiter`); a task's exit path wakes it
+inline. `await_many` and `yield_many` share one `_Batch` waiter: a counter, a fail-fast flag
+and the arrival order, instead of a future or a `wait_for` per task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ._errors import TaskExit
+from ._runtime._proc import DEAD, Proc
+from ._runtime._stopping import stop
+from ._runtime._suspend import suspend, wake
+from ._task import CLOSED, DOWN, LISTENING, REPLIED, Task, _cause, _owner_of, _take
+from ._types import Exit, ExitReason, Ok, ShutdownTimeout
+from ._validate import check_choice, check_positive_int
+
+__all__ = ["await_many", "shutdown", "wait_one", "yield_many"]
+
+Call = tuple[str, tuple[Any, ...]]
+
+
+async def wait_one(me: Proc, task: Task[Any], timeout: float | None, call: Call) -> None:
+    """Wait until `task` replies or ends, or `timeout` passes; the caller reads the outcome."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+    task._waiter = future
+    timer = None if timeout is None else loop.call_later(timeout, wake, future)
+    try:
+        await suspend(me, future, call)
+    finally:
+        if task._waiter is future:
+            task._waiter = None
+        if timer is not None:
+            timer.cancel()
+
+
+class _Batch:
+    """The waiter of one await_many/yield_many call, woken inline by each task's exit."""
+
+    __slots__ = ("arrived", "fail_fast", "failed", "future", "remaining")
+
+    def __init__(self, future: asyncio.Future[None], remaining: int, fail_fast: bool) -> None:
+        self.future = future
+        self.remaining = remaining
+        self.fail_fast = fail_fast
+        self.failed: Task[Any] | None = None
+        self.arrived: list[Task[Any]] = []
+
+    def wake(self, task: Task[Any]) -> None:
+        self.arrived.append(task)
+        self.remaining -= 1
+        if self.fail_fast and task._reply is DOWN and self.failed is None:
+            self.failed = task
+            wake(self.future)
+        elif self.remaining <= 0:
+            wake(self.future)
+
+
+async def _wait_batch(
+    me: Proc, pending: list[Task[Any]], batch: _Batch, timeout: float | None, call: Call
+) -> None:
+    loop = asyncio.get_running_loop()
+    for task in pending:
+        task._waiter = batch
+    timer = None if timeout is None else loop.call_later(timeout, wake, batch.future)
+    try:
+        await suspend(me, batch.future, call)
+    finally:
+        for task in pending:
+            if task._waiter is batch:
+                task._waiter = None
+        if timer is not None:
+            timer.cancel()
+
+
+def _close(tasks: list[Task[Any]]) -> None:
+    for task in tasks:
+        task._reply = CLOSED
+        task._value = None
+
+
+async def await_many(tasks: list[Task[Any]], timeout: float | None) -> list[Any]:
+    call: Call = ("Task.await_many", (tasks, timeout))
+    me = None
+    for task in tasks:  # every task is checked before any wait, as Elixir does
+        me = _owner_of(task, call)
+    if me is None:
+        return []
+    unique = list(dict.fromkeys(tasks))
+    failed = next((t for t in unique if t._reply is DOWN), None)
+    pending = [t for t in unique if t._reply is LISTENING]
+    if failed is None and pending and timeout != 0:
+        loop = asyncio.get_running_loop()
+        batch = _Batch(loop.create_future(), len(pending), fail_fast=True)
+        await _wait_batch(me, pending, batch, timeout, call)
+        failed = batch.failed
+    if failed is not None:
+        reason = failed._value
+        _close(unique)
+        raise TaskExit(reason, call) from _cause(reason)
+    if any(t._reply is not REPLIED for t in unique):
+        _close(unique)
+        raise TaskExit("timeout", call)
+    values = [t._value for t in tasks]
+    _close(unique)
+    return values
+
+
+async def yield_many(
+    tasks: list[Task[Any]], timeout: float | None, limit: int | None, on_timeout: str
+) -> list[tuple[Task[Any], Ok[Any] | Exit | None]]:
+    check_choice(on_timeout, "on_timeout", ("nothing", "ignore", "kill_task"))
+    if limit is not None:
+        check_positive_int(limit, "limit")
+    call: Call = ("Task.yield_many", (tasks, timeout))
+    me = None
+    for task in tasks:
+        me = _owner_of(task, call)
+    if me is None:
+        return []
+    unique = list(dict.fromkeys(tasks))
+    wanted = len(unique) if limit is None else min(limit, len(unique))
+    results: dict[Task[Any], Ok[Any] | Exit | None] = {}
+    for task in unique:
+        if len(results) < wanted and (task._reply is REPLIED or task._reply is DOWN):
+            results[task] = _take(task)
+    if len(results) < wanted and timeout != 0:
+        pending = [t for t in unique if t._reply is LISTENING]
+        batch = _Batch(asyncio.get_running_loop().create_future(), wanted - len(results), False)
+        await _wait_batch(me, pending, batch, timeout, call)
+        for task in batch.arrived:  # in arrival order, as Elixir reads its mailbox
+            if len(results) < wanted:
+                results[task] = _take(task)
+    if len(results) < wanted:  # the timer fired: only now does on_timeout apply
+        for task in unique:
+            if task not in results:
+                if on_timeout == "ignore":
+                    results[task] = Task.ignore(task)
+                elif on_timeout == "kill_task":
+                    results[task] = await shutdown(task, "brutal_kill")
+    return [(task, results.get(task)) for task in tasks]
+
+
+async def shutdown(task: Task[Any], timeout: ShutdownTimeout) -> Ok[Any] | Exit | None:
+    call: Call = ("Task.shutdown", (task, timeout))
+    if type(task) is Task and task._fn is None:  # Task.completed: nothing to stop
+        return Task.ignore(task)
+    me = _owner_of(task, call)
+    brutal = timeout == "brutal_kill"
+    if task._reply is REPLIED:
+        return _take(task)
+    if task._reply is DOWN:
+        reason = task._value
+        _take(task)
+        return _shutdown_result(reason, brutal)
+    if task._state is DEAD:  # its DOWN was already taken (awaited, ignored...)
+        return Exit("noproc")
+    task._unlink(me)  # first, so that the caller never gets the task's shutdown signal
+    reason = await stop(me, task, timeout, call)
+    if task._reply is REPLIED:  # a reply that arrived first always wins
+        return _take(task)
+    task._reply = CLOSED
+    task._value = None
+    return _shutdown_result(reason, brutal)
+
+
+def _shutdown_result(reason: ExitReason, brutal: bool) -> Exit | None:
+    """Elixir's table: the reason you asked for is None, any other is Exit(reason)."""
+    expected = "killed" if brutal else "shutdown"
+    if isinstance(reason, str) and reason == expected:
+        return None
+    return Exit(reason)
