@@ -1,11 +1,11 @@
 """Exceptions raised by taskvisor.
 
-    Exception
-     ├── TaskExit                 a process exit seen by the caller: .reason, .call
-     │    └── TaskTimeout         reason "timeout"; also a TimeoutError
-     ├── RuntimeError
-     │    ├── NotOwnerError       a task queried from a process that does not own it
-     │    └── MaxChildrenError    a supervisor at its max_children
+Exception
+ ├── TaskExit                 a process exit seen by the caller: .reason, .call
+ │    └── TaskTimeout         reason "timeout"; also a TimeoutError
+ ├── RuntimeError
+ │    ├── NotOwnerError       a task queried from a process that does not own it
+ │    └── MaxChildrenError    a supervisor at its max_children
 """
 
 from __future__ import annotations

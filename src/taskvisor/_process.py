@@ -170,8 +170,10 @@ class Process:
         if got is not None or timeout == 0:
             return got
         future = inbox.wait_for_one()
-        timer = None if timeout is None else asyncio.get_running_loop().call_later(
-            timeout, wake, future
+        timer = (
+            None
+            if timeout is None
+            else asyncio.get_running_loop().call_later(timeout, wake, future)
         )
         try:
             await suspend(me, future, call)

@@ -28,7 +28,7 @@ from ._runtime._runners import Runner, runner_for
 from ._runtime._suspend import suspend, wake
 from ._task import CLOSED, REPLIED, Task
 from ._types import Exit, ExitReason, Ok
-from ._validate import check_bool, check_choice, check_fn, check_positive_int, check_timeout
+from ._validate import check_bool, check_choice, check_positive_int, check_timeout
 
 __all__ = ["Spawn", "TaskStream", "build_stream", "validate_stream_options"]
 
@@ -110,7 +110,9 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
         self._next = 0  # ordered: the index to return next
         self._ready: dict[int, Ok[Any] | Exit] = {}
         self._ready_unordered: collections.deque[Ok[Any] | Exit] = collections.deque()
-        self._deadlines: collections.deque[tuple[float, Task[Any]]] = collections.deque()
+        # Per-item deadlines, in start order: two deques rather than a tuple per item.
+        self._deadline_at: collections.deque[float] = collections.deque()
+        self._deadline_of: collections.deque[Task[Any]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
         self._timed_out: set[Task[Any]] = set()
         self._timeout_exit = False
@@ -147,7 +149,7 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
                 raise TaskExit("timeout", (self._name, (self._timeout,)))
             result = self._pop_ready()
             if result is not _NOTHING:
-                return result  # type: ignore[no-any-return]
+                return result
             if not self._exhausted and len(self._running) < self._max:
                 try:
                     if self._aiter is None:
@@ -272,13 +274,23 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
             self._inputs[index] = item
         if self._timeout is not None:
             deadline = loop.time() + self._timeout
-            self._deadlines.append((deadline, task))
+            self._deadline_at.append(deadline)
+            self._deadline_of.append(task)
             if self._timer is None:
                 self._timer = loop.call_at(deadline, self._on_timer)
 
     def wake(self, task: Task[Any]) -> None:
         """A task of this stream ended (called from its exit path): record its result."""
-        index = self._running.pop(task)
+        running = self._running
+        index = running.pop(task)
+        of = self._deadline_of
+        if of and of[0] is task:  # drop finished tasks from the head of the deadlines
+            at = self._deadline_at
+            of.popleft()
+            at.popleft()
+            while of and of[0] not in running:
+                of.popleft()
+                at.popleft()
         reply = task._reply
         value = task._value
         task._reply = CLOSED
@@ -327,16 +339,18 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
         loop = self._loop
         assert loop is not None
         now = loop.time()
-        deadlines = self._deadlines
-        while deadlines:
-            deadline, task = deadlines[0]
+        at, of = self._deadline_at, self._deadline_of
+        while of:
+            task = of[0]
             if task not in self._running:
-                deadlines.popleft()
-            elif deadline > now:
-                self._timer = loop.call_at(deadline, self._on_timer)
+                at.popleft()
+                of.popleft()
+            elif at[0] > now:
+                self._timer = loop.call_at(at[0], self._on_timer)
                 return
             else:
-                deadlines.popleft()
+                at.popleft()
+                of.popleft()
                 self._timed_out.add(task)
                 task._kill()
 
@@ -346,7 +360,8 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._deadlines.clear()
+        self._deadline_at.clear()
+        self._deadline_of.clear()
         link = self._link
         if link is not None:
             self._link = None
@@ -402,16 +417,11 @@ def build_stream(
     executor: str | None,
 ) -> TaskStream[Any]:
     """`Task.async_stream`: tasks monitored by the stream, linked to the consumer."""
-    from ._task import EXECUTORS
-
     _check_items(items)
-    check_fn(fn)
-    if executor is not None:
-        check_choice(executor, "executor", EXECUTORS)
+    runner: Runner | None = runner_for(fn, executor)  # checks fn and executor too
     max_concurrency, checked_timeout = validate_stream_options(
         max_concurrency, ordered, timeout, on_timeout, zip_input_on_exit
     )
-    runner: Runner | None = runner_for(fn, executor)
 
     def spawn(
         consumer: Proc,

@@ -20,12 +20,20 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, TypeVarTuple, Unpack, final, overload
-
-
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    TypeVar,
+    TypeVarTuple,
+    Unpack,
+    final,
+    overload,
+)
 
 from ._errors import NotOwnerError, TaskExit
-from ._runtime._adopt import current
+from ._runtime._adopt import current, current_in
 from ._runtime._pid import Pid
 from ._runtime._proc import DEAD, DOOMED, Proc
 from ._runtime._runners import Runner, runner_for
@@ -41,8 +49,6 @@ __all__ = ["Task"]
 T = TypeVar("T")
 R = TypeVar("R")
 Ts = TypeVarTuple("Ts")
-
-EXECUTORS = ("loop", "thread")
 
 
 class Reply(enum.Enum):
@@ -161,7 +167,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     @staticmethod
     def async_(
         fn: Callable[[Unpack[Ts]], Coroutine[Any, Any, R]],
-        *args: Unpack[Ts],
+        *args: *Ts,
         executor: Literal["loop", "thread"] | None = None,
     ) -> Task[R]: ...
 
@@ -169,12 +175,16 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     @staticmethod
     def async_(
         fn: Callable[[Unpack[Ts]], R],
-        *args: Unpack[Ts],
+        *args: *Ts,
         executor: Literal["loop", "thread"] | None = None,
     ) -> Task[R]: ...
 
     @staticmethod
-    def async_(fn: Callable[..., Any], *args: Any, executor: str | None = None) -> Task[Any]:
+    def async_(
+        fn: Callable[[Unpack[Ts]], Any],
+        *args: *Ts,
+        executor: Literal["loop", "thread"] | None = None,
+    ) -> Task[Any]:
         """Start ``fn(*args)`` as a task linked to and monitored by the caller; await it later.
 
         A coroutine function runs on the loop; a plain function runs in a thread, so it never
@@ -191,34 +201,22 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         the same reason; a normal exit of the caller leaves the task running and its reply is
         dropped. If the task crashes, the caller is interrupted at its next ``await``.
         """
-        check_fn(fn)
-        if executor is not None:
-            check_choice(executor, "executor", EXECUTORS)
-        owner = current()
+        runner = runner_for(fn, executor)
+        loop = asyncio.get_running_loop()
+        owner = current_in(loop)
         if owner._state is DOOMED:
             raise owner._exit_now(("Task.async_", (fn, *args)))
-        task = Task._spawn(owner, fn, args, runner_for(fn, executor), asyncio.get_running_loop())
-        task._link(owner)
+        task = Task._spawn(owner, fn, args, runner, loop)
+        task._links = owner  # linked both ways; the task is new, so this is its only link
+        owner._add_link(task)
         return task
 
-    @overload
     @staticmethod
     def start(
-        fn: Callable[[Unpack[Ts]], Coroutine[Any, Any, Any]],
-        *args: Unpack[Ts],
+        fn: Callable[[Unpack[Ts]], object],
+        *args: *Ts,
         executor: Literal["loop", "thread"] | None = None,
-    ) -> Pid: ...
-
-    @overload
-    @staticmethod
-    def start(
-        fn: Callable[[Unpack[Ts]], Any],
-        *args: Unpack[Ts],
-        executor: Literal["loop", "thread"] | None = None,
-    ) -> Pid: ...
-
-    @staticmethod
-    def start(fn: Callable[..., Any], *args: Any, executor: str | None = None) -> Pid:
+    ) -> Pid:
         """Fire and forget: run ``fn(*args)`` in a process that is neither linked nor monitored.
 
         The process is held by taskvisor until it ends, so it is never lost to garbage
@@ -234,24 +232,12 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         """
         return _start(fn, args, executor, link=False)
 
-    @overload
     @staticmethod
     def start_link(
-        fn: Callable[[Unpack[Ts]], Coroutine[Any, Any, Any]],
-        *args: Unpack[Ts],
+        fn: Callable[[Unpack[Ts]], object],
+        *args: *Ts,
         executor: Literal["loop", "thread"] | None = None,
-    ) -> Pid: ...
-
-    @overload
-    @staticmethod
-    def start_link(
-        fn: Callable[[Unpack[Ts]], Any],
-        *args: Unpack[Ts],
-        executor: Literal["loop", "thread"] | None = None,
-    ) -> Pid: ...
-
-    @staticmethod
-    def start_link(fn: Callable[..., Any], *args: Any, executor: str | None = None) -> Pid:
+    ) -> Pid:
         """Run ``fn(*args)`` in a process linked to the caller, for side effects (no reply).
 
         Raises:
@@ -420,9 +406,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         return _take(task)
 
     @staticmethod
-    async def shutdown(
-        task: Task[R], timeout: ShutdownTimeout = 5.0
-    ) -> Ok[R] | Exit | None:
+    async def shutdown(task: Task[R], timeout: ShutdownTimeout = 5.0) -> Ok[R] | Exit | None:
         """Stop the task and return what it left: `Ok(reply)`, `Exit(reason)` or ``None``.
 
         The task is unlinked and sent exit ``"shutdown"``: it is cancelled at its next
@@ -491,16 +475,15 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
 
 def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: str | None, link: bool) -> Pid:
-    check_fn(fn)
-    if executor is not None:
-        check_choice(executor, "executor", EXECUTORS)
-    caller = current()
+    runner = runner_for(fn, executor)
+    loop = asyncio.get_running_loop()
+    caller = current_in(loop)
     if caller._state is DOOMED:
         raise caller._exit_now(("Task.start_link" if link else "Task.start", (fn, *args)))
     proc = Proc.__new__(Proc)
-    proc._init(fn, args, caller, runner_for(fn, executor))
+    proc._init(fn, args, caller, runner)
     pid = proc._get_pid()
-    proc._start(asyncio.get_running_loop())
+    proc._start(loop)
     if link:
         proc._link(caller)
     return pid
@@ -515,8 +498,7 @@ def _owner_of(task: Any, call: tuple[str, tuple[Any, ...]]) -> Proc:
         raise me._exit_now(call)
     if task._owner is not me:
         raise NotOwnerError(
-            f"task {task!r} must be queried from the owner but was queried from "
-            f"{me._get_pid()!r}"
+            f"task {task!r} must be queried from the owner but was queried from {me._get_pid()!r}"
         )
     return me
 

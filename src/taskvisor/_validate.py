@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Collection
 from typing import Any
 
-__all__ = ["check_bool", "check_fn", "check_choice", "check_positive_int", "check_timeout"]
+__all__ = ["check_bool", "check_choice", "check_fn", "check_positive_int", "check_timeout"]
 
 
 def check_fn(fn: Any, name: str = "fn") -> None:

@@ -38,6 +38,9 @@ async def wait_one(me: Proc, task: Task[Any], timeout: float | None, call: Call)
             timer.cancel()
 
 
+_PENDING: Any = object()  # marks a task already listed while await_many scans its input
+
+
 class _Batch:
     """The waiter of one await_many/yield_many call, woken inline by each task's exit."""
 
@@ -48,10 +51,12 @@ class _Batch:
         self.remaining = remaining
         self.fail_fast = fail_fast
         self.failed: Task[Any] | None = None
-        self.arrived: list[Task[Any]] = []
+        # yield_many reads results in arrival order; await_many reads them in input order
+        self.arrived: list[Task[Any]] | None = None if fail_fast else []
 
     def wake(self, task: Task[Any]) -> None:
-        self.arrived.append(task)
+        if self.arrived is not None:
+            self.arrived.append(task)
         self.remaining -= 1
         if self.fail_fast and task._reply is DOWN and self.failed is None:
             self.failed = task
@@ -85,14 +90,23 @@ def _close(tasks: list[Task[Any]]) -> None:
 
 async def await_many(tasks: list[Task[Any]], timeout: float | None) -> list[Any]:
     call: Call = ("Task.await_many", (tasks, timeout))
-    me = None
-    for task in tasks:  # every task is checked before any wait, as Elixir does
-        me = _owner_of(task, call)
-    if me is None:
+    if not tasks:
         return []
-    unique = list(dict.fromkeys(tasks))
-    failed = next((t for t in unique if t._reply is DOWN), None)
-    pending = [t for t in unique if t._reply is LISTENING]
+    me = _owner_of(tasks[0], call)
+    failed = None
+    pending = []
+    for task in tasks:  # every task is checked before any wait, as Elixir does
+        if type(task) is not Task or task._owner is not me:
+            _owner_of(task, call)  # raises the right error
+        reply = task._reply
+        if reply is LISTENING:
+            if task._waiter is None:  # a task listed twice is waited for once
+                task._waiter = _PENDING
+                pending.append(task)
+        elif reply is DOWN and failed is None:
+            failed = task
+    for task in pending:
+        task._waiter = None
     if failed is None and pending and timeout != 0:
         loop = asyncio.get_running_loop()
         batch = _Batch(loop.create_future(), len(pending), fail_fast=True)
@@ -100,13 +114,15 @@ async def await_many(tasks: list[Task[Any]], timeout: float | None) -> list[Any]
         failed = batch.failed
     if failed is not None:
         reason = failed._value
-        _close(unique)
+        _close(tasks)
         raise TaskExit(reason, call) from _cause(reason)
-    if any(t._reply is not REPLIED for t in unique):
-        _close(unique)
-        raise TaskExit("timeout", call)
-    values = [t._value for t in tasks]
-    _close(unique)
+    values = []
+    for task in tasks:
+        if task._reply is not REPLIED:
+            _close(tasks)
+            raise TaskExit("timeout", call)
+        values.append(task._value)
+    _close(tasks)
     return values
 
 
@@ -132,6 +148,7 @@ async def yield_many(
         pending = [t for t in unique if t._reply is LISTENING]
         batch = _Batch(asyncio.get_running_loop().create_future(), wanted - len(results), False)
         await _wait_batch(me, pending, batch, timeout, call)
+        assert batch.arrived is not None
         for task in batch.arrived:  # in arrival order, as Elixir reads its mailbox
             if len(results) < wanted:
                 results[task] = _take(task)

@@ -8,12 +8,13 @@ what it would have reported without taskvisor.
 from __future__ import annotations
 
 import asyncio
+import sys
 import warnings
 
 from .._errors import TaskExit
 from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, Proc, live
 
-__all__ = ["Adopted", "current", "current_or_none"]
+__all__ = ["Adopted", "current", "current_in", "current_or_none"]
 
 
 class Adopted(Proc):
@@ -40,7 +41,7 @@ class Adopted(Proc):
         elif aio.cancelled():
             reason = "shutdown"
         else:
-            exc = aio._exception  # type: ignore[attr-defined]  # not exception(): no retrieval
+            exc = aio._exception  # not exception(): no retrieval
             if exc is None:
                 reason = "normal"
             elif isinstance(exc, TaskExit):
@@ -73,15 +74,35 @@ class Adopted(Proc):
         self._finish("killed")
 
 
+if sys.version_info >= (3, 12):
+    from _asyncio import current_task as _task_of  # C, and takes the loop we already have
+else:  # 3.11: asyncio.current_task is Python over this C dict
+    _task_of = asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
+
+
+def current_in(loop: asyncio.AbstractEventLoop) -> Proc:
+    """The process of the asyncio task running on `loop` (the hot path of every spawn)."""
+    aio = _task_of(loop)
+    proc = live.get(aio)
+    if proc is None:
+        if aio is None:
+            raise RuntimeError(_OUTSIDE_TASK)
+        proc = Adopted.adopt(aio)
+    return proc
+
+
+_OUTSIDE_TASK = (
+    "taskvisor's asyncio API must be called from inside an asyncio task "
+    "(for example under asyncio.run(main()))"
+)
+
+
 def current() -> Proc:
     """The process of the running asyncio task, adopting the task on first use."""
     aio = asyncio.current_task()
     if aio is None:
-        raise RuntimeError(
-            "taskvisor's asyncio API must be called from inside an asyncio task "
-            "(for example under asyncio.run(main()))"
-        )
-    proc = live.get(aio)  # type: ignore[call-overload]
+        raise RuntimeError(_OUTSIDE_TASK)
+    proc = live.get(aio)
     if proc is None:
         proc = Adopted.adopt(aio)
     return proc
@@ -93,4 +114,4 @@ def current_or_none() -> Proc | None:
         aio = asyncio.current_task()
     except RuntimeError:
         return None
-    return None if aio is None else live.get(aio)  # type: ignore[call-overload]
+    return None if aio is None else live.get(aio)

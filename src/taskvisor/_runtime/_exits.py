@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import warnings
+
 from .._types import ExitReason
 from ._pid import Pid
 

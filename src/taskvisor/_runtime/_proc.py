@@ -17,6 +17,7 @@ Three rules keep the model honest (DESIGN §1):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import inspect
 import warnings
@@ -94,7 +95,7 @@ class Proc:
 
     _aio: asyncio.Task[None] | None
     _args: tuple[Any, ...]
-    _caller: Proc | None  # who started it: the head of Process._callers()
+    _caller: Proc | None  # who started it: the head of Process.callers()
     _cancels: int  # cancels taskvisor requested and the process has not given back
     _exits: ExitInbox | None  # trap_exit flag and its queue, made on first use
     _fn: Callable[..., Any] | None
@@ -273,17 +274,16 @@ class Proc:
         assert aio is not None
         coro = aio.get_coro()
         aio.add_done_callback(_silence)  # the emptied task ends in an error nobody asked for
-        if coro is not None and inspect.getcoroutinestate(coro) != inspect.CORO_CREATED:
+        if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != inspect.CORO_CREATED:
             warnings.warn(
                 f"{self!r} ignored its cancellation; taskvisor closed its coroutine to kill it",
                 RuntimeWarning,
                 stacklevel=1,
             )
         if coro is not None:
-            try:
+            # "coroutine ignored GeneratorExit": the wrapper has already finished anyway
+            with contextlib.suppress(RuntimeError):
                 coro.close()
-            except RuntimeError:
-                pass  # "coroutine ignored GeneratorExit": the wrapper has already finished
         aio.cancel()  # end the emptied asyncio task now, not at loop teardown
         if self._state is not DEAD:  # never started, or nothing reached the wrapper
             self._finish("killed")
@@ -321,7 +321,13 @@ class Proc:
         return list(links) if type(links) is set else [links]  # type: ignore[list-item]
 
     def _on_linked_exit(self, source: Proc, reason: ExitReason) -> None:
-        self._remove_link(source)
+        links = self._links
+        if links is source:
+            self._links = None
+        elif type(links) is set:
+            links.discard(source)
+        if type(reason) is str and reason == "normal" and self._exits is None:
+            return  # the common case, inline: a normal exit means nothing to a non-trapper
         self._signal(source, reason)
 
     def _watch(self, watcher: Watcher) -> None:

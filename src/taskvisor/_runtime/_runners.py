@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
+from .._validate import check_choice, check_fn
+
 __all__ = ["ExecutorName", "runner_for", "thread_pool"]
 
 ExecutorName: TypeAlias = Literal["loop", "thread"]
@@ -74,7 +76,14 @@ async def coroutine_in_thread(fn: Callable[..., Any], args: tuple[Any, ...]) -> 
 
 
 def runner_for(fn: Callable[..., Any], executor: str | None) -> Runner | None:
-    """Pick how `fn` runs; ``executor`` is already validated ("loop", "thread" or None)."""
+    """Check `fn` and `executor` and pick how `fn` runs (None: await it on the loop)."""
+    if executor is None:
+        code = getattr(fn, "__code__", None)
+        if code is not None and code.co_flags & _CO_COROUTINE:
+            return None  # the hot path: a plain coroutine function
+    elif executor != "loop" and executor != "thread":
+        check_choice(executor, "executor", ("loop", "thread"))
+    check_fn(fn)
     if is_coroutine_function(fn):
         return coroutine_in_thread if executor == "thread" else None
     return on_loop if executor == "loop" else in_thread
