@@ -18,6 +18,7 @@ and the same facts ride on the record as structured ``extra`` fields: ``task_pid
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["CrashReport", "format_report", "logger", "report_crash"]
 
 logger = logging.getLogger("taskvisor")
+
+_RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_runtime") + os.sep
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,12 @@ class CrashReport:
 
     @property
     def traceback(self) -> str:
-        return "".join(traceback.format_exception(self.exception))
+        """The exception and the task's own stack (taskvisor's wrapper frames left out)."""
+        exc = self.exception
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR):
+            tb = tb.tb_next
+        return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
 def format_report(report: CrashReport) -> str:

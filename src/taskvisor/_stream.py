@@ -267,11 +267,12 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
         self._started = index + 1
         loop = self._loop
         assert loop is not None and self._consumer is not None
-        task = self._spawn(self._consumer, self._fn, item, loop, self)
-        if task._reply is not CLOSED:  # it may have ended already (an eager task factory)
-            self._running[task] = index
         if self._zip:
             self._inputs[index] = item
+        task = self._spawn(self._consumer, self._fn, item, loop, self)
+        if task._reply is CLOSED:  # it ended already, inside spawn (an eager task factory)
+            return
+        self._running[task] = index
         if self._timeout is not None:
             deadline = loop.time() + self._timeout
             self._deadline_at.append(deadline)
@@ -282,7 +283,9 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
     def wake(self, task: Task[Any]) -> None:
         """A task of this stream ended (called from its exit path): record its result."""
         running = self._running
-        index = running.pop(task)
+        index = running.pop(task, -1)
+        if index < 0:  # it ended inside spawn (an eager task factory): the one being started
+            index = self._started - 1
         of = self._deadline_of
         if of and of[0] is task:  # drop finished tasks from the head of the deadlines
             at = self._deadline_at

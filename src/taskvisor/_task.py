@@ -48,6 +48,7 @@ __all__ = ["Task"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+I = TypeVar("I")
 Ts = TypeVarTuple("Ts")
 
 
@@ -100,14 +101,18 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         runner: Runner | None,
         loop: asyncio.AbstractEventLoop,
         waiter: Any = None,
+        link: bool = False,
     ) -> Task[Any]:
-        """Start `fn(*args)` as a task monitored by `owner` (the caller links it if it wants)."""
+        """Start `fn(*args)` as a task monitored by `owner`, and linked to it if `link`."""
         task: Task[Any] = cls.__new__(cls)
         task._init(fn, args, owner, runner)
         task._owner = owner
         task._reply = LISTENING
         task._value = None
         task._waiter = waiter
+        if link:  # before it starts: an eager task factory may run it to its end at once
+            task._links = owner
+            owner._add_link(task)
         task._start(loop)
         return task
 
@@ -206,10 +211,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         owner = current_in(loop)
         if owner._state is DOOMED:
             raise owner._exit_now(("Task.async_", (fn, *args)))
-        task = Task._spawn(owner, fn, args, runner, loop)
-        task._links = owner  # linked both ways; the task is new, so this is its only link
-        owner._add_link(task)
-        return task
+        return Task._spawn(owner, fn, args, runner, loop, link=True)
 
     @staticmethod
     def start(
@@ -274,6 +276,12 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         As Elixir's, the child is ``restart="temporary"``: a task is not restarted unless
         you say so (``spec.replace(restart="transient")``).
+
+        Raises:
+            TypeError: `fn` is not callable.
+
+        Cancellation: building a spec starts nothing; the supervisor that runs it stops the
+        child with exit ``"shutdown"`` and kills it after ``spec.shutdown`` seconds.
         """
         from ._child_spec import ChildSpec
 
@@ -429,6 +437,34 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         return await shutdown(task, _check_shutdown(timeout))
 
+    @overload
+    @staticmethod
+    def async_stream(
+        items: Iterable[I] | AsyncIterable[I],
+        fn: Callable[[I], Coroutine[Any, Any, R]],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: Timeout = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+        zip_input_on_exit: bool = False,
+        executor: Literal["loop", "thread"] | None = None,
+    ) -> TaskStream[R]: ...
+
+    @overload
+    @staticmethod
+    def async_stream(
+        items: Iterable[I] | AsyncIterable[I],
+        fn: Callable[[I], R],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: Timeout = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+        zip_input_on_exit: bool = False,
+        executor: Literal["loop", "thread"] | None = None,
+    ) -> TaskStream[R]: ...
+
     @staticmethod
     def async_stream(
         items: Iterable[Any] | AsyncIterable[Any],
@@ -483,9 +519,9 @@ def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: str | None, 
     proc = Proc.__new__(Proc)
     proc._init(fn, args, caller, runner)
     pid = proc._get_pid()
-    proc._start(loop)
     if link:
         proc._link(caller)
+    proc._start(loop)
     return pid
 
 

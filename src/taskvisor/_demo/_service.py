@@ -1,9 +1,10 @@
 """A local stand-in for the Daily.co API: a tiny HTTP server on 127.0.0.1 (stdlib only).
 
 ``POST /rooms`` creates a room and answers JSON at once, ``POST /rooms?delay=S`` after `S`
-seconds, ``POST /rooms/slow`` after `SLOW_SECONDS`, and ``POST /rooms/hang`` never answers.
-The service counts requests in flight (and the peak), so the demo can show `max_concurrency`
-without measuring time, and it closes every connection when it stops.
+seconds, ``POST /rooms/slow`` after `SLOW_SECONDS`, and ``POST /rooms/hang`` never answers
+(until the service stops). The service counts the requests it is working on (and their peak),
+so the demo can show `max_concurrency` without measuring time, and it closes every connection
+when it stops.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class DailyService:
     def __init__(self) -> None:
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
+        self._stopping = asyncio.Event()
         self._rooms = itertools.count(1)
         self.in_flight = 0
         self.peak = 0
@@ -43,13 +45,16 @@ class DailyService:
         return self
 
     async def stop(self) -> None:
-        """Stop listening, cancel the requests still in progress and close their sockets."""
+        """Stop listening, end the requests still hanging and wait until their sockets close.
+
+        Hanging requests end on an event rather than a cancel: on 3.11 asyncio logs a
+        spurious error for a cancelled ``start_server`` handler.
+        """
         server, self._server = self._server, None
         if server is None:
             return
         server.close()
-        for handler in list(self._handlers):
-            handler.cancel()
+        self._stopping.set()
         await asyncio.gather(*self._handlers, return_exceptions=True)
         await server.wait_closed()
 
@@ -71,27 +76,36 @@ class DailyService:
         handler = asyncio.current_task()
         assert handler is not None
         self._handlers.add(handler)
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
         try:
             method, target = await _read_request(reader)
-            status, body = await self._route(method, target)
-            _write_response(writer, status, body)
-            await writer.drain()
+            answer = await self._work(method, target)
+            if answer is not None:
+                _write_response(writer, *answer)
+                await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass  # the client went away or sent garbage: nothing to answer
         finally:
-            self.in_flight -= 1
             self._handlers.discard(handler)
             writer.close()
 
-    async def _route(self, method: str, target: str) -> tuple[int, dict[str, Any]]:
+    async def _work(self, method: str, target: str) -> tuple[int, dict[str, Any]] | None:
+        """Count the request as in flight while it is worked on (until its answer is ready)."""
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            return await self._route(method, target)
+        finally:
+            self.in_flight -= 1
+
+    async def _route(self, method: str, target: str) -> tuple[int, dict[str, Any]] | None:
+        """The status and JSON body to answer, or None to answer nothing."""
         url = urlsplit(target)
         if method != "POST":
             return 405, {"error": "method not allowed"}
         if url.path == "/rooms/hang":
             self.hanging.set()
-            await asyncio.Event().wait()  # never answers; stop() cancels it
+            await self._stopping.wait()  # never answers: the service stops first
+            return None
         if url.path == "/rooms/slow":
             await asyncio.sleep(SLOW_SECONDS)
         elif url.path == "/rooms":
@@ -101,7 +115,7 @@ class DailyService:
             return 404, {"error": f"no such path: {url.path}"}
         number = next(self._rooms)
         name = f"room-{number}"
-        return 200, {"name": name, "url": f"https://demo.daily.co/{name}", "privacy": "public"}
+        return 200, {"name": name, "url": f"https://demo.daily.co/{name}"}
 
 
 async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str]:

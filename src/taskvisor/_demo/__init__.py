@@ -1,0 +1,21 @@
+"""The demo behind ``python -m taskvisor demo``: the seed's examples, narrated, one per step.
+
+Each step is a module with a `Step`; `STEPS` lists them in the order they run. A new step
+(supervisors, process pools) is a new module and one more line here.
+"""
+
+from __future__ import annotations
+
+from . import step_concurrent, step_crash, step_start, step_stream, step_yield
+from ._runner import run_demo
+from ._step import Step
+
+__all__ = ["STEPS", "Step", "run_demo"]
+
+STEPS: tuple[Step, ...] = (
+    step_concurrent.STEP,
+    step_start.STEP,
+    step_stream.STEP,
+    step_crash.STEP,
+    step_yield.STEP,
+)

@@ -1,0 +1,62 @@
+"""Checked by `mypy --strict` (not run): the public API's types as a user's code sees them."""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+from taskvisor import Exit, Ok, Pid, Process, Task, TaskExit, TaskStream
+
+
+async def fetch(user_id: int, verbose: bool) -> str:
+    return f"user {user_id}"
+
+
+def blocking_sum(a: int, b: int) -> int:
+    return a + b
+
+
+async def double(x: int) -> float:
+    return x * 2.0
+
+
+async def usage() -> None:
+    task = Task.async_(fetch, 1, True)
+    assert_type(task, Task[str])
+    assert_type(await Task.await_(task, timeout=1.0), str)
+
+    plain = Task.async_(blocking_sum, 1, 2)
+    assert_type(plain, Task[int])
+    assert_type(await Task.await_many([plain, Task.completed(3)]), list[int])
+
+    result = await Task.yield_(task, timeout=None)
+    match result:
+        case Ok(value):
+            assert_type(value, str)
+        case Exit(reason):
+            print(reason)
+        case None:
+            await Task.shutdown(task, "brutal_kill")
+
+    assert_type(Task.start(fetch, 2, False), Pid)
+    assert_type(Task.start_link(blocking_sum, 1, 2), Pid)
+    stream = Task.async_stream(range(3), double, max_concurrency=2)
+    assert_type(stream, TaskStream[float])
+    async with stream:
+        async for item in stream:
+            assert_type(item, Ok[float] | Exit)
+    assert_type(Task.async_stream(["a"], len, ordered=False), TaskStream[int])
+
+    try:
+        await Task.await_(Task.async_(fetch, 3, False))
+    except TaskExit as exc:
+        print(exc.reason, exc.call)
+    assert_type(Process.self(), Pid)
+    exit_signal = await Process.receive_exit(0)
+    if exit_signal is not None:
+        sender, reason = exit_signal
+        assert_type(sender, Pid | None)
+
+
+def wrong_arguments() -> None:
+    Task.async_(fetch, "not an int", True)  # type: ignore[call-arg,arg-type]
+    Task.start(blocking_sum, 1)  # type: ignore[arg-type]
