@@ -11,8 +11,9 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
+    run_as_module = sys.argv[0].endswith("__main__.py")
     parser = argparse.ArgumentParser(
-        prog="python -m taskvisor",
+        prog="python -m taskvisor" if run_as_module else "taskvisor",
         description="taskvisor: Elixir's Task and Task.Supervisor for Python asyncio.",
     )
     commands = parser.add_subparsers(dest="command", metavar="command")

@@ -157,6 +157,7 @@ class Process:
 
         Raises:
             ValueError, TypeError: bad `timeout`.
+            TaskExit: the caller's own exit was already decided by a signal.
 
         Cancellation: an outside cancel passes through; no signal is lost (it stays queued).
         """

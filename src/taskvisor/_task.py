@@ -48,7 +48,7 @@ __all__ = ["Task"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-I = TypeVar("I")
+Item = TypeVar("Item")
 Ts = TypeVarTuple("Ts")
 
 
@@ -211,7 +211,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         owner = current_in(loop)
         if owner._state is DOOMED:
             raise owner._exit_now(("Task.async_", (fn, *args)))
-        return Task._spawn(owner, fn, args, runner, loop, link=True)
+        return Task._spawn(owner, fn, args, runner, loop, None, True)
 
     @staticmethod
     def start(
@@ -228,6 +228,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         Raises:
             TypeError, ValueError: bad `fn` or `executor`, as for `async_`.
+            TaskExit: the caller's own exit was already decided by a signal.
 
         Cancellation: nothing links the process to its caller; stop it with
         ``Process.exit(pid, reason)``.
@@ -244,6 +245,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         Raises:
             TypeError, ValueError: bad `fn` or `executor`, as for `async_`.
+            TaskExit: the caller's own exit was already decided by a signal.
 
         Cancellation: as for `async_`: a crash of either side stops the other with the same
         reason (unless it traps exits); a normal exit does not.
@@ -300,6 +302,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
             TaskTimeout: no reply within `timeout` (a `TaskExit` and a `TimeoutError`), or the
                 task was already awaited, ignored or shut down (Elixir waits out the timeout
                 there; taskvisor says so at once).
+            TaskExit: also when the caller's own exit is decided by a signal (a linked
+                crash) before or while it waits.
             NotOwnerError: the caller is not the task's owner.
             TypeError, ValueError: `task` is not a Task, or `timeout` is not None or >= 0.
 
@@ -336,6 +340,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Raises:
             TaskExit: a task ended without replying (``.reason``), as for `await_`.
             TaskTimeout: not every task replied within `timeout`.
+            TaskExit: the caller's own exit was already decided by a signal.
             NotOwnerError: the caller does not own every task (checked before waiting).
             TypeError, ValueError: bad `tasks` or `timeout`.
 
@@ -356,6 +361,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         Raises:
             NotOwnerError: the caller is not the task's owner.
+            TaskExit: the caller's own exit was already decided by a signal.
             TypeError, ValueError: bad `task` or `timeout`.
 
         Cancellation: the task is never stopped by this call. A linked task's crash still
@@ -387,6 +393,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         Raises:
             NotOwnerError: the caller does not own every task (checked before waiting).
+            TaskExit: the caller's own exit was already decided by a signal.
             TypeError, ValueError: bad `tasks`, `timeout`, `limit` or `on_timeout`.
 
         Cancellation: as for `yield_`.
@@ -403,6 +410,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         Raises:
             NotOwnerError: the caller is not the task's owner.
+            TaskExit: the caller's own exit was already decided by a signal.
             TypeError: `task` is not a Task.
 
         Cancellation: the task is not stopped; once ignored, its crash no longer touches the
@@ -426,6 +434,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         Raises:
             NotOwnerError: the caller is not the task's owner.
+            TaskExit: the caller's own exit was already decided by a signal.
             TypeError, ValueError: bad `task` or `timeout`.
 
         Cancellation: the kill after `timeout` happens even if the caller is interrupted
@@ -440,8 +449,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     @overload
     @staticmethod
     def async_stream(
-        items: Iterable[I] | AsyncIterable[I],
-        fn: Callable[[I], Coroutine[Any, Any, R]],
+        items: Iterable[Item] | AsyncIterable[Item],
+        fn: Callable[[Item], Coroutine[Any, Any, R]],
         *,
         max_concurrency: int | None = None,
         ordered: bool = True,
@@ -454,8 +463,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     @overload
     @staticmethod
     def async_stream(
-        items: Iterable[I] | AsyncIterable[I],
-        fn: Callable[[I], R],
+        items: Iterable[Item] | AsyncIterable[Item],
+        fn: Callable[[Item], R],
         *,
         max_concurrency: int | None = None,
         ordered: bool = True,
@@ -491,10 +500,14 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Raises:
             TypeError, ValueError: bad options, at once (before any iteration).
             TaskExit: when iterating, a task crashed and the consumer does not trap exits
-                (its tasks are linked to it), or a task timed out with ``on_timeout="exit"``.
+                (its tasks are linked to it), a task timed out with ``on_timeout="exit"``,
+                or the consumer's own exit was already decided by a signal.
 
-        Cancellation: closing the stream, leaving its ``async with``, a crash of the consumer,
-        or an outside cancel of it kills every running task of the stream at once.
+        Cancellation: closing the stream or leaving its ``async with`` kills every running
+        task of the stream at once. The tasks are linked to the consumer: if it exits
+        abnormally (a crash, or an outside cancel that ends it: exit ``"shutdown"``), they
+        are stopped with the same reason. An outside cancel that the consumer survives (an
+        ``asyncio.timeout`` around the loop) leaves them running until the stream is closed.
         """
         from ._stream import build_stream
 

@@ -27,6 +27,12 @@ class Narrator:
         self._write(f"{INDENT}{label}:")
         self._write(textwrap.indent(textwrap.dedent(code).strip("\n"), INDENT * 2))
 
+    def part(self, title: str, elixir: str, python: str) -> None:
+        """Open a part of a step: its title and the one call it mirrors, in both languages."""
+        self._write(f"{INDENT}-- {title}")
+        self._write(f"{INDENT * 2}Elixir:    {elixir}")
+        self._write(f"{INDENT * 2}taskvisor: {python}")
+
     def say(self, text: str) -> None:
         """One line of what happened; the timestamp is seconds since the step started."""
         self._write(f"{INDENT}[{self.elapsed():5.2f}s] {text}")

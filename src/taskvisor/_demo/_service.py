@@ -2,7 +2,7 @@
 
 ``POST /rooms`` creates a room and answers JSON at once, ``POST /rooms?delay=S`` after `S`
 seconds, ``POST /rooms/slow`` after `SLOW_SECONDS`, and ``POST /rooms/hang`` never answers
-(until the service stops). The service counts the requests it is working on (and their peak),
+(until the service stops). The service counts the rooms it is making (and their peak),
 so the demo can show `max_concurrency` without measuring time, and it closes every connection
 when it stops.
 """
@@ -72,13 +72,15 @@ class DailyService:
     ) -> None:
         await self.stop()
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         handler = asyncio.current_task()
         assert handler is not None
         self._handlers.add(handler)
         try:
             method, target = await _read_request(reader)
-            answer = await self._work(method, target)
+            answer = await self._route(method, target)
             if answer is not None:
                 _write_response(writer, *answer)
                 await writer.drain()
@@ -87,15 +89,6 @@ class DailyService:
         finally:
             self._handlers.discard(handler)
             writer.close()
-
-    async def _work(self, method: str, target: str) -> tuple[int, dict[str, Any]] | None:
-        """Count the request as in flight while it is worked on (until its answer is ready)."""
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        try:
-            return await self._route(method, target)
-        finally:
-            self.in_flight -= 1
 
     async def _route(self, method: str, target: str) -> tuple[int, dict[str, Any]] | None:
         """The status and JSON body to answer, or None to answer nothing."""
@@ -107,15 +100,24 @@ class DailyService:
             await self._stopping.wait()  # never answers: the service stops first
             return None
         if url.path == "/rooms/slow":
-            await asyncio.sleep(SLOW_SECONDS)
+            delay = SLOW_SECONDS
         elif url.path == "/rooms":
             delay = float(parse_qs(url.query).get("delay", ["0"])[0])
-            await asyncio.sleep(delay)
         else:
             return 404, {"error": f"no such path: {url.path}"}
+        await self._work(delay)
         number = next(self._rooms)
         name = f"room-{number}"
         return 200, {"name": name, "url": f"https://demo.daily.co/{name}"}
+
+    async def _work(self, seconds: float) -> None:
+        """Make a room, counted as in flight until its answer is ready (hanging ones are not)."""
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self.in_flight -= 1
 
 
 async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str]:

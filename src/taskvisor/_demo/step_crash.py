@@ -40,7 +40,11 @@ async def run(say: Narrator) -> None:
     me = Process.self()
     say.say(f"this step's process {me} traps exits: linked crashes become data")
 
-    say.code("A trapping owner awaits a crashing task", "Task.await_(Task.async_(create_crm_user))")
+    say.part(
+        "an owner that traps exits awaits a task that crashes",
+        "Task.await(Task.async(fn -> YourApp.CRM.create_user(user) end))",
+        "await Task.await_(Task.async_(create_crm_user, user))",
+    )
     task = Task.async_(create_crm_user, "ada")
     try:
         await Task.await_(task)
@@ -51,9 +55,10 @@ async def run(say: Narrator) -> None:
     signal = await Process.receive_exit(timeout=1.0)
     say.say(f"the link's exit signal was kept, not fatal: receive_exit() -> {signal}")
 
-    say.code(
-        "A handler that does not trap exits, watched with Task.yield_",
-        "Task.yield_(Task.async_(handle_signup, user), 1.0)",
+    say.part(
+        "a handler that does not trap exits dies of its task's crash; we watch it",
+        "Task.yield(Task.async(fn -> handle_signup(user) end), 1000)",
+        "await Task.yield_(Task.async_(handle_signup, user), 1.0)",
     )
     handler = Task.async_(handle_signup, "grace", say)
     result = await Task.yield_(handler, timeout=1.0)

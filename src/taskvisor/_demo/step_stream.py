@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskvisor import Task
+from taskvisor import Ok, Task
 
 from ._daily import DailyClient
 from ._narrate import Narrator
@@ -34,33 +34,32 @@ async def _ordered(say: Narrator, daily: DailyClient) -> None:
         return await daily.create_room()
 
     rooms = [r async for r in Task.async_stream(range(1, 3), create_daily_room)]
-    say.say(f"ordered results, one per input: {rooms}")
+    say.say("results, in input order:")
+    for room in rooms:
+        say.note(repr(room))
 
 
 async def _timeout(say: Narrator, daily: DailyClient) -> None:
-    say.code(
-        "a hanging request, killed after its timeout",
-        """
-        Task.async_stream(paths, &DailyHelper.create_room/1, timeout: 1000, on_timeout: :kill_task)
-        Task.async_stream(paths, daily.create_room, timeout=1.0, on_timeout="kill_task")
-        """,
+    say.part(
+        "a request that hangs is killed after its own timeout; the others succeed",
+        "Task.async_stream(paths, &create_room/1, timeout: 1000, on_timeout: :kill_task)",
+        'Task.async_stream(paths, daily.create_room, timeout=1.0, on_timeout="kill_task")',
     )
     paths = ["/rooms", "/rooms/hang", "/rooms/slow"]
     say.restart_clock()
-    stream = Task.async_stream(paths, daily.create_room, timeout=1.0, on_timeout="kill_task")
+    stream = Task.async_stream(
+        paths, daily.create_room, max_concurrency=3, timeout=1.0, on_timeout="kill_task"
+    )
     results = [r async for r in stream]
     for path, result in zip(paths, results, strict=True):
-        say.say(f"POST {path:<12} -> {result}")
-    say.note("the other requests succeeded; only the hanging one became Exit('timeout')")
+        say.say(f"POST {path:<12} -> {result!r}")
 
 
 async def _unordered(say: Narrator, daily: DailyClient) -> None:
-    say.code(
+    say.part(
         "ordered=False: results in completion order",
-        """
-        Task.async_stream(delays, &room_after/1, ordered: false)
-        Task.async_stream(delays, room_after, ordered=False)
-        """,
+        "Task.async_stream(delays, &room_after/1, ordered: false)",
+        "Task.async_stream(delays, room_after, ordered=False)",
     )
 
     async def room_after(delay: float) -> str:
@@ -68,18 +67,17 @@ async def _unordered(say: Narrator, daily: DailyClient) -> None:
         return f"{room['name']} (took {delay}s)"
 
     say.restart_clock()
-    async with Task.async_stream([0.3, 0.1, 0.2], room_after, ordered=False) as stream:
+    delays = [0.3, 0.1, 0.2]
+    async with Task.async_stream(delays, room_after, ordered=False, max_concurrency=3) as stream:
         async for result in stream:
-            say.say(f"arrived: {result}")
+            say.say(f"arrived: {result!r}")
 
 
 async def _bounded(say: Narrator, daily: DailyClient, service: DailyService) -> None:
-    say.code(
+    say.part(
         "max_concurrency=2: at most two requests at a time",
-        """
-        Task.async_stream(1..6, fn _ -> DailyHelper.createDailyRoom() end, max_concurrency: 2)
-        Task.async_stream(range(6), create_room, max_concurrency=2)
-        """,
+        "Task.async_stream(1..6, fn _ -> create_room() end, max_concurrency: 2)",
+        "Task.async_stream(range(6), create_room, max_concurrency=2)",
     )
 
     async def create_room(_: int) -> str:
@@ -88,8 +86,9 @@ async def _bounded(say: Narrator, daily: DailyClient, service: DailyService) -> 
 
     service.reset_peak()
     say.restart_clock()
-    names = [r async for r in Task.async_stream(range(6), create_room, max_concurrency=2)]
-    say.say(f"{len(names)} rooms: {[getattr(r, 'value', r) for r in names]}")
+    results = [r async for r in Task.async_stream(range(6), create_room, max_concurrency=2)]
+    names = [r.value if isinstance(r, Ok) else r for r in results]
+    say.say(f"{len(results)} rooms: {names}")
     say.note(f"the service saw at most {service.peak} requests at once")
 
 

@@ -38,7 +38,7 @@ async def run(say: Narrator) -> None:
     first = await Task.yield_(slow, timeout=0.2)
     say.say(f"Task.yield_(slow, 0.2) -> {first!r}: still running, still monitored")
     result = first or await Task.shutdown(slow)
-    say.say(f"... or Task.shutdown(slow) -> {result!r} (None: it stopped as asked)")
+    say.say(f"... or Task.shutdown(slow) -> {result!r} (it stopped as asked)")
     say.say(f"Process.alive({pid}) -> {Process.alive(pid)}" if pid else "no pid")
 
     fast = Task.async_(lookup_cache, "user:42")

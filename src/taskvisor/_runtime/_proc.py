@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["KILL_GRACE", "Proc", "State", "is_quiet", "live"]
 
 KILL_GRACE = 0.1
-"""Seconds a killed process that cannot be closed gets before it is abandoned."""
+"""Seconds a killed process gets to unwind from its cancel (say, an ``await`` in a
+``finally``) before its coroutine is closed, or, for an adopted task, before it is abandoned."""
 
 
 class State(enum.Enum):
@@ -250,10 +251,11 @@ class Proc:
         # DOOMED: the first reason stands; DEAD: too late.
 
     def _kill(self) -> None:
-        """The strongest stop: cancel; next loop turn, close the coroutine if it lives on.
+        """The strongest stop: cancel, and close the coroutine if it still runs after a grace.
 
-        Closing unhooks a coroutine that swallowed the cancel (with a warning that names
-        it); the process is dead, with reason "killed", within one loop iteration.
+        The grace (`KILL_GRACE`) lets ordinary async cleanup finish. Closing unhooks a
+        coroutine that swallowed the cancel or hangs in its cleanup, with a warning that
+        names it; the process is dead, with reason "killed", within the grace.
         """
         state = self._state
         if state is DEAD:
@@ -265,7 +267,7 @@ class Proc:
             return  # _main sees DOOMED when it starts and never runs the function
         if aio.cancel():
             self._cancels += 1
-        aio.get_loop().call_soon(self._close)
+        aio.get_loop().call_later(KILL_GRACE, self._close)
 
     def _close(self) -> None:
         if self._state is DEAD:
@@ -276,7 +278,8 @@ class Proc:
         aio.add_done_callback(_silence)  # the emptied task ends in an error nobody asked for
         if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != inspect.CORO_CREATED:
             warnings.warn(
-                f"{self!r} ignored its cancellation; taskvisor closed its coroutine to kill it",
+                f"{self!r} was killed but had not ended {KILL_GRACE}s after its cancellation "
+                "(it swallowed the cancel or hangs in cleanup); taskvisor closed its coroutine",
                 RuntimeWarning,
                 stacklevel=1,
             )

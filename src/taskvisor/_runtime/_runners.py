@@ -12,10 +12,11 @@ import contextvars
 import inspect
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
-from .._validate import check_choice, check_fn
+from .._validate import check_choice, check_fn, describe_fn
 
 __all__ = ["ExecutorName", "runner_for", "thread_pool"]
 
@@ -54,11 +55,33 @@ async def _await_if_awaitable(value: Any) -> Any:
 
 
 async def in_thread(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    """Run a plain function in the shared thread pool, in a copy of the caller's context."""
-    loop = asyncio.get_running_loop()
+    """Run a plain function in the shared thread pool, in a copy of the caller's context.
+
+    A thread cannot be stopped: if the process is stopped while its function runs, the
+    process dies as asked and the thread is abandoned, with a warning that names both.
+    """
     context = contextvars.copy_context()
-    value = await loop.run_in_executor(thread_pool(), context.run, fn, *args)
+    future = thread_pool().submit(context.run, fn, *args)
+    try:
+        value = await asyncio.wrap_future(future)
+    except (asyncio.CancelledError, GeneratorExit):
+        if not future.cancel() and not future.done():  # it started: it cannot be stopped
+            _warn_abandoned(fn, asyncio.current_task())
+        raise
     return await _await_if_awaitable(value)
+
+
+def _warn_abandoned(fn: Callable[..., Any], task: asyncio.Task[Any] | None) -> None:
+    from ._proc import live
+
+    who = live.get(task) if task is not None else None
+    name = repr(who) if who is not None else describe_fn(fn)
+    warnings.warn(
+        f"{name} was stopped while {describe_fn(fn)} ran in a thread; a thread cannot be "
+        "stopped, so it runs on until the function returns, and its result is dropped",
+        RuntimeWarning,
+        stacklevel=1,
+    )
 
 
 async def on_loop(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

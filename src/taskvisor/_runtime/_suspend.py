@@ -22,7 +22,8 @@ async def suspend(me: Proc, future: asyncio.Future[Any], call: tuple[str, tuple[
         await future
     except asyncio.CancelledError:
         if me._state is DOOMED and me._cancels:
-            raise me._exit_now(call) from None
+            reason = me._reason
+            raise me._exit_now(call) from (reason if isinstance(reason, BaseException) else None)
         raise
 
 
