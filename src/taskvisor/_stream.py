@@ -181,7 +181,7 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
 
         Idempotent. Results not yet returned are dropped.
 
-        Cancellation: the tasks die within one loop turn (a killed coroutine is closed), so
+        Cancellation: the tasks die within a 0.1 s grace (a killed coroutine is closed), so
         the wait is short; an outside cancel of the caller passes through.
         """
         state = self._state
