@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import itertools
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from typing import (
     TYPE_CHECKING,
@@ -85,8 +86,9 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     `Task.completed` and the `TaskSupervisor` functions; there is no public constructor.
     """
 
-    __slots__ = ("_owner", "_reply", "_value", "_waiter")
+    __slots__ = ("_arrival", "_owner", "_reply", "_value", "_waiter")
 
+    _arrival: int  # when the reply or DOWN arrived, in arrival order (set on delivery)
     _owner: Proc
     _reply: Reply
     _value: Any  # the reply, or the exit reason when DOWN
@@ -119,6 +121,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     def _deliver(self, reason: ExitReason, replied: bool, value: Any) -> None:
         if self._reply is not LISTENING:
             return  # the owner stopped listening: the late reply is dropped
+        self._arrival = next(_arrivals)
         if replied:
             self._reply = REPLIED
             self._value = value
@@ -153,18 +156,21 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
     @property
     def mfa(self) -> tuple[str, str, int]:
-        """``(module, function, arity)`` of what the task runs, for reflection (Elixir's mfa)."""
+        """``(module, qualname, arity)`` of what the task runs, for reflection (Elixir's mfa)."""
         if self._fn is None:
-            return ("taskvisor.Task", "completed", 1)
-        module, _, name = describe_fn(self._fn).rpartition(".")
-        return (module, name, len(self._args))
+            return ("taskvisor", "Task.completed", 1)
+        fn = getattr(self._fn, "func", self._fn)  # functools.partial
+        module = getattr(fn, "__module__", None) or ""
+        qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+        return (module, qualname, len(self._args))
+
+    def _describe(self) -> str:
+        """What the task is, without its changing state (for error messages)."""
+        fn = "completed" if self._fn is None else describe_fn(self._fn)
+        return f"Task(pid={self.pid!r}, owner={self.owner!r}, fn={fn})"
 
     def __repr__(self) -> str:
-        fn = "completed" if self._fn is None else describe_fn(self._fn)
-        return (
-            f"Task(pid={self.pid!r}, owner={self.owner!r}, fn={fn}, "
-            f"state={self._state.value}, reply={self._reply.value})"
-        )
+        return f"{self._describe()[:-1]}, state={self._state.value}, reply={self._reply.value})"
 
     # -- starting -------------------------------------------------------------------------
 
@@ -270,6 +276,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         task._reply = REPLIED
         task._value = value
         task._waiter = None
+        task._arrival = next(_arrivals)
         return task
 
     @staticmethod
@@ -417,8 +424,10 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         caller.
         """
         _owner_of(task, ("Task.ignore", (task,)))
-        if task._reply is LISTENING:
+        if task._reply is LISTENING:  # unlink and stop listening: a late reply is dropped
             task._unlink(task._owner)
+            task._reply = CLOSED
+            return None
         return _take(task)
 
     @staticmethod
@@ -551,6 +560,14 @@ def _owner_of(task: Any, call: tuple[str, tuple[Any, ...]]) -> Proc:
             f"task {task!r} must be queried from the owner but was queried from {me._get_pid()!r}"
         )
     return me
+
+
+_arrivals = itertools.count()
+
+
+def arrival_order(task: Task[Any]) -> int:
+    """Sort key: the order in which ended tasks' replies or DOWNs arrived (Elixir's mailbox)."""
+    return task._arrival
 
 
 def _take(task: Task[R]) -> Ok[R] | Exit | None:

@@ -14,7 +14,7 @@ from ._errors import TaskExit
 from ._runtime._proc import DEAD, Proc
 from ._runtime._stopping import stop
 from ._runtime._suspend import suspend, wake
-from ._task import CLOSED, DOWN, LISTENING, REPLIED, Task, _cause, _owner_of, _take
+from ._task import CLOSED, DOWN, LISTENING, REPLIED, Task, _cause, _owner_of, _take, arrival_order
 from ._types import Exit, ExitReason, Ok, ShutdownTimeout
 from ._validate import check_choice, check_positive_int
 
@@ -93,11 +93,12 @@ async def await_many(tasks: list[Task[Any]], timeout: float | None) -> list[Any]
     if not tasks:
         return []
     me = _owner_of(tasks[0], call)
-    failed = None
-    pending = []
-    for task in tasks:  # every task is checked before any wait, as Elixir does
+    for task in tasks:  # every task is checked before anything is touched, as Elixir does
         if type(task) is not Task or task._owner is not me:
             _owner_of(task, call)  # raises the right error
+    failed = None
+    pending = []
+    for task in tasks:
         reply = task._reply
         if reply is LISTENING:
             if task._waiter is None:  # a task listed twice is waited for once
@@ -141,9 +142,10 @@ async def yield_many(
     unique = list(dict.fromkeys(tasks))
     wanted = len(unique) if limit is None else min(limit, len(unique))
     results: dict[Task[Any], Ok[Any] | Exit | None] = {}
-    for task in unique:
-        if len(results) < wanted and (task._reply is REPLIED or task._reply is DOWN):
-            results[task] = _take(task)
+    ended = [t for t in unique if t._reply is REPLIED or t._reply is DOWN]
+    ended.sort(key=arrival_order)  # as Elixir reads them from its mailbox: first come first
+    for task in ended[:wanted]:
+        results[task] = _take(task)
     if len(results) < wanted and timeout != 0:
         pending = [t for t in unique if t._reply is LISTENING]
         batch = _Batch(asyncio.get_running_loop().create_future(), wanted - len(results), False)
