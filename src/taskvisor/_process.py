@@ -78,13 +78,14 @@ class Process:
 
         Raises:
             TypeError: `pid` is not a Pid.
+            TaskExit: the caller's own exit was already decided by a signal.
 
         Cancellation: the target is cancelled at its next ``await``, with its reason fixed.
         """
         target = lookup(_check_pid(pid))
+        me = _live_self(("Process.exit", (pid, reason)))
         if target is None:
             return
-        me = current()
         if isinstance(reason, str) and reason == "kill":
             target._kill()
         elif target is me and is_normal(reason) and not _trapping(me):
@@ -98,7 +99,8 @@ class Process:
 
         Raises:
             TaskExit: `pid` is not alive and the caller does not trap exits (reason
-                ``"noproc"``); a trapping caller gets ``(pid, "noproc")`` in its queue.
+                ``"noproc"``; a trapping caller gets ``(pid, "noproc")`` in its queue), or the
+                caller's own exit was already decided by a signal.
 
         Cancellation: not a wait; nothing to cancel.
         """
@@ -119,11 +121,17 @@ class Process:
     def unlink(pid: Pid) -> None:
         """Remove the link between the caller and `pid`, if any.
 
+        Raises:
+            TypeError: `pid` is not a Pid.
+            TaskExit: the caller's own exit was already decided by a signal: a doomed process
+                cannot drop the links its exit will fire.
+
         Cancellation: not a wait; nothing to cancel.
         """
         target = lookup(_check_pid(pid))
+        me = _live_self(("Process.unlink", (pid,)))
         if target is not None:
-            current()._unlink(target)
+            me._unlink(target)
 
     @staticmethod
     def flag(flag: Literal["trap_exit"], value: bool) -> bool:
@@ -136,13 +144,14 @@ class Process:
 
         Raises:
             ValueError: unknown `flag`.  TypeError: `value` is not a bool.
+            TaskExit: the caller's own exit was already decided by a signal.
 
         Cancellation: not a wait; nothing to cancel.
         """
         if flag != "trap_exit":
             raise ValueError(f"flag must be 'trap_exit', got {flag!r}")
         check_bool(value, "value")
-        me = current()
+        me = _live_self(("Process.flag", (flag, value)))
         if me._exits is None:
             me._exits = ExitInbox()
         previous = me._exits.trapping

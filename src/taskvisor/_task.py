@@ -34,7 +34,7 @@ from typing import (
 )
 
 from ._errors import NotOwnerError, TaskExit
-from ._runtime._adopt import current, current_in
+from ._runtime._adopt import current, current_in, running_loop
 from ._runtime._pid import Pid
 from ._runtime._proc import DEAD, DOOMED, Proc
 from ._runtime._runners import Runner, runner_for
@@ -213,7 +213,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         dropped. If the task crashes, the caller is interrupted at its next ``await``.
         """
         runner = runner_for(fn, executor)
-        loop = asyncio.get_running_loop()
+        loop = running_loop()
         owner = current_in(loop)
         if owner._state is DOOMED:
             raise owner._exit_now(("Task.async_", (fn, *args)))
@@ -265,9 +265,14 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Useful to mix ready values into `await_many` or `yield_many`. Like any task, it can be
         collected once, by the process that made it.
 
+        Raises:
+            TaskExit: the caller's own exit was already decided by a signal.
+
         Cancellation: there is nothing to cancel.
         """
         owner = current()
+        if owner._state is DOOMED:
+            raise owner._exit_now(("Task.completed", (value,)))
         task: Task[R] = Task.__new__(Task)
         task._init(None, (), owner, None)
         task._state = DEAD
@@ -356,7 +361,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         """
         from ._waiting import await_many
 
-        return await await_many(list(tasks), check_timeout(timeout))
+        return await await_many(_task_list(tasks), check_timeout(timeout))
 
     @staticmethod
     async def yield_(task: Task[R], timeout: Timeout = 5.0) -> Ok[R] | Exit | None:
@@ -407,7 +412,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         """
         from ._waiting import yield_many
 
-        return await yield_many(list(tasks), check_timeout(timeout), limit, on_timeout)
+        return await yield_many(_task_list(tasks), check_timeout(timeout), limit, on_timeout)
 
     @staticmethod
     def ignore(task: Task[R]) -> Ok[R] | Exit | None:
@@ -535,7 +540,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
 def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: str | None, link: bool) -> Pid:
     runner = runner_for(fn, executor)
-    loop = asyncio.get_running_loop()
+    loop = running_loop()
     caller = current_in(loop)
     if caller._state is DOOMED:
         raise caller._exit_now(("Task.start_link" if link else "Task.start", (fn, *args)))
@@ -568,6 +573,12 @@ _arrivals = itertools.count()
 def arrival_order(task: Task[Any]) -> int:
     """Sort key: the order in which ended tasks' replies or DOWNs arrived (Elixir's mailbox)."""
     return task._arrival
+
+
+def _task_list(tasks: Any) -> list[Task[Any]]:
+    if isinstance(tasks, Task) or not isinstance(tasks, Iterable):
+        raise TypeError(f"tasks must be an iterable of Task, got {tasks!r}")
+    return list(tasks)
 
 
 def _take(task: Task[R]) -> Ok[R] | Exit | None:

@@ -14,7 +14,7 @@ import warnings
 from .._errors import TaskExit
 from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, Proc, live
 
-__all__ = ["Adopted", "current", "current_in", "current_or_none"]
+__all__ = ["Adopted", "current", "current_in", "current_or_none", "running_loop"]
 
 
 class Adopted(Proc):
@@ -50,7 +50,7 @@ class Adopted(Proc):
                 reason = exc
         self._finish(reason)
 
-    def kill(self) -> None:
+    def _kill(self) -> None:
         """Cancel the user's task; if it has not ended after a grace, declare it dead."""
         if self._state is DEAD:
             return
@@ -78,6 +78,14 @@ if sys.version_info >= (3, 12):
     from _asyncio import current_task as _task_of  # C, and takes the loop we already have
 else:  # 3.11: asyncio.current_task is Python over this C dict
     _task_of = asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
+
+
+def running_loop() -> asyncio.AbstractEventLoop:
+    """The running loop, or a RuntimeError that says how taskvisor is meant to be called."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(_OUTSIDE_TASK) from None
 
 
 def current_in(loop: asyncio.AbstractEventLoop) -> Proc:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .._errors import TaskExit
 from .._reports import report_crash
 from .._types import ExitReason
+from .._validate import describe_fn
 from . import _pid
 from ._pid import Pid
 
@@ -371,7 +372,8 @@ class Proc:
             self._cancels = 0
 
     def __repr__(self) -> str:
-        return f"<process {self._get_pid()!r} {self._state.value}>"
+        fn = "" if self._fn is None else f" {describe_fn(self._fn)}"
+        return f"<process {self._get_pid()!r}{fn} {self._state.value}>"
 
 
 def _silence(aio: asyncio.Task[None]) -> None:

@@ -54,7 +54,9 @@ async def _await_if_awaitable(value: Any) -> Any:
     return (await value) if inspect.isawaitable(value) else value
 
 
-async def in_thread(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+async def in_thread(
+    fn: Callable[..., Any], args: tuple[Any, ...], shown: Callable[..., Any] | None = None
+) -> Any:
     """Run a plain function in the shared thread pool, in a copy of the caller's context.
 
     A thread cannot be stopped: if the process is stopped while its function runs, the
@@ -66,7 +68,7 @@ async def in_thread(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         value = await asyncio.wrap_future(future)
     except (asyncio.CancelledError, GeneratorExit):
         if not future.cancel() and not future.done():  # it started: it cannot be stopped
-            _warn_abandoned(fn, asyncio.current_task())
+            _warn_abandoned(shown or fn, asyncio.current_task())
         raise
     return await _await_if_awaitable(value)
 
@@ -95,7 +97,7 @@ async def coroutine_in_thread(fn: Callable[..., Any], args: tuple[Any, ...]) -> 
     def run() -> Any:
         return asyncio.run(fn(*args))
 
-    return await in_thread(run, ())
+    return await in_thread(run, (), fn)
 
 
 def runner_for(fn: Callable[..., Any], executor: str | None) -> Runner | None:
