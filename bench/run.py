@@ -1,0 +1,630 @@
+"""taskvisor benchmark harness: every system, side by side, in one run.
+
+    bash bench/run.sh            # full run: N = 10_000 and 100_000, 5 rounds
+    bash bench/run.sh --quick    # smoke: N = 10_000, 3 rounds
+
+Timed workloads (each for two task bodies: "ret" returns at once, "sleep0" awaits one
+checkpoint first):
+  spawn   spawn N tasks, await all of their results
+  stream  N items through a window of 100 concurrent tasks, results in input order
+  start   fire-and-forget N tasks, wait until every one has run
+Memory workload:
+  idle    N tasks each blocked on one shared event: bytes per task (tracemalloc and RSS
+          delta), in a fresh subprocess per system and method
+
+Timing: all Python systems run in this one process; each measurement gets a fresh event
+loop (loop set-up is not timed) and a gc.collect() before it (GC stays enabled). Systems
+alternate in rounds (the order rotates every round) after one discarded warm-up round; the
+table shows the median over the rounds. Elixir runs its own rounds in one `elixir` process.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import gc
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from systems import aiometer_sys, anyio_sys, asyncio_bare, taskvisor_sys, trio_sys  # noqa: E402
+
+VARIANTS = ("ret", "sleep0")
+WORKLOADS = {
+    "spawn": "spawn+await",
+    "stream": "async_stream c=100",
+    "start": "start (fire&forget)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    workload: str  # spawn | stream | start
+    system: str  # the row label
+    run: Callable[[int, str], float] | None  # None: measured elsewhere (Elixir)
+    baseline: bool = False
+    slow: bool = False  # a slow peer: fewer rounds at large N (--rounds-slow) to fit the budget
+
+
+def _cases() -> list[Case]:
+    a, tv = asyncio_bare, taskvisor_sys
+    uv = "uvloop"
+    return [
+        # -- spawn + await -----------------------------------------------------------------
+        Case("spawn", "asyncio create_task+gather", a.spawn, baseline=True),
+        Case("spawn", "taskvisor async_+await_many", tv.spawn),
+        Case("spawn", "uvloop: asyncio create_task+gather", lambda n, v: a.spawn(n, v, uv)),
+        Case("spawn", "uvloop: taskvisor async_+await_many", lambda n, v: tv.spawn(n, v, uv)),
+        Case("spawn", "aiometer run_all (unbounded)", aiometer_sys.spawn, slow=True),
+        Case("spawn", "anyio task group", anyio_sys.spawn, slow=True),
+        Case("spawn", "trio nursery", trio_sys.spawn),
+        # -- async_stream, max_concurrency=100, ordered -----------------------------------
+        Case("stream", "asyncio task window", a.stream, baseline=True),
+        Case(
+            "stream", "asyncio task window + timeout(5.0)", lambda n, v: a.stream(n, v, timeout=5.0)
+        ),
+        Case(
+            "stream",
+            "taskvisor async_stream timeout=5.0",
+            lambda n, v: tv.stream(n, v, timeout=5.0),
+        ),
+        Case(
+            "stream",
+            "taskvisor async_stream timeout=None",
+            lambda n, v: tv.stream(n, v, timeout=None),
+        ),
+        Case("stream", "uvloop: asyncio task window", lambda n, v: a.stream(n, v, uv)),
+        Case(
+            "stream",
+            "uvloop: asyncio task window + timeout(5.0)",
+            lambda n, v: a.stream(n, v, uv, timeout=5.0),
+        ),
+        Case(
+            "stream",
+            "uvloop: taskvisor async_stream timeout=5.0",
+            lambda n, v: tv.stream(n, v, uv, timeout=5.0),
+        ),
+        Case(
+            "stream",
+            "uvloop: taskvisor async_stream timeout=None",
+            lambda n, v: tv.stream(n, v, uv, timeout=None),
+        ),
+        Case("stream", "aiometer run_all max_at_once=100", aiometer_sys.stream, slow=True),
+        Case("stream", "anyio CapacityLimiter(100)", anyio_sys.stream, slow=True),
+        Case("stream", "trio CapacityLimiter(100)", trio_sys.stream),
+        # -- fire and forget ---------------------------------------------------------------
+        Case("start", "asyncio create_task+strong-ref set", a.start, baseline=True),
+        Case("start", "taskvisor Task.start", tv.start),
+        Case("start", "uvloop: asyncio create_task+strong-ref set", lambda n, v: a.start(n, v, uv)),
+        Case("start", "uvloop: taskvisor Task.start", lambda n, v: tv.start(n, v, uv)),
+        Case("start", "anyio task group start_soon", anyio_sys.start, slow=True),
+        Case("start", "trio nursery start_soon", trio_sys.start),
+    ]
+
+
+ELIXIR_ROWS = {  # elixir_bench.exs workload name -> (our workload, row label)
+    "spawn": ("spawn", "elixir Task.async+await_many"),
+    "stream_t5": ("stream", "elixir async_stream timeout=5000"),
+    "stream_inf": ("stream", "elixir async_stream timeout=:infinity"),
+    "start": ("start", "elixir Task.start"),
+}
+MEMORY_SYSTEMS = ["asyncio", "taskvisor", "asyncio+uvloop", "taskvisor+uvloop", "anyio", "trio"]
+MEMORY_LABELS = {
+    "asyncio": "asyncio create_task+strong-ref set",
+    "taskvisor": "taskvisor Task.start",
+    "asyncio+uvloop": "uvloop: asyncio create_task+strong-ref set",
+    "taskvisor+uvloop": "uvloop: taskvisor Task.start",
+    "anyio": "anyio task group",
+    "trio": "trio nursery",
+    "elixir": "elixir Task.start (:erlang.memory(:processes))",
+}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# -- timing ------------------------------------------------------------------------------
+
+
+class GCClock:
+    """Seconds spent in the cyclic garbage collector during a measurement (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._t0 = 0.0
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._t0
+
+
+GC_CLOCK = GCClock()
+
+
+def measure(case: Case, n: int, variant: str) -> tuple[float, float]:
+    """(elapsed seconds, of which seconds in the garbage collector)."""
+    assert case.run is not None
+    gc.collect()  # every case starts from the same collector state
+    before = GC_CLOCK.total
+    elapsed = case.run(n, variant)
+    return elapsed, GC_CLOCK.total - before
+
+
+Key = tuple[str, str, int, str]  # (workload, body, N, system)
+
+
+def run_python_rounds(
+    cases: list[Case],
+    n: int,
+    rounds: int,
+    rounds_slow: int,
+    samples: dict[Key, list[float]],
+    gc_samples: dict[Key, list[float]],
+) -> None:
+    jobs = [(c, v) for v in VARIANTS for c in cases]
+    for r in range(rounds):
+        t0 = time.perf_counter()
+        k = (r * 7) % len(jobs)  # rotate the order every round
+        for case, variant in jobs[k:] + jobs[:k]:
+            if case.slow and r >= rounds_slow:
+                continue
+            key = (case.workload, variant, n, case.system)
+            elapsed, in_gc = measure(case, n, variant)
+            samples.setdefault(key, []).append(elapsed)
+            gc_samples.setdefault(key, []).append(in_gc)
+        log(f"  N={n:>7,} round {r + 1}/{rounds}: {time.perf_counter() - t0:5.1f} s")
+
+
+def run_elixir_time(ns: list[int], rounds: int, samples: dict[Key, list[float]]) -> None:
+    cmd = [
+        "elixir",
+        os.path.join(HERE, "elixir_bench.exs"),
+        "time",
+        "--n",
+        ",".join(map(str, ns)),
+        "--rounds",
+        str(rounds),
+    ]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if parts[0] != "TIME":
+            continue
+        name, variant, n, _round, us = parts[1:]
+        workload, label = ELIXIR_ROWS[name]
+        samples.setdefault((workload, variant, int(n), label), []).append(int(us) / 1e6)
+
+
+# -- memory ------------------------------------------------------------------------------
+
+
+def run_memory(ns: list[int], with_elixir: bool) -> dict[tuple[int, str], dict[str, float]]:
+    """Fresh subprocess per (system, N, method)."""
+    results: dict[tuple[int, str], dict[str, float]] = {}
+    probe = os.path.join(HERE, "memory_probe.py")
+    for n in ns:
+        for system in MEMORY_SYSTEMS:
+            for method in ("tracemalloc", "rss"):
+                out = subprocess.run(
+                    [sys.executable, probe, system, str(n), method],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                value = json.loads(out.strip().splitlines()[-1])["bytes_per_task"]
+                results.setdefault((n, system), {})[method] = value
+        if with_elixir:
+            cmd = ["elixir", os.path.join(HERE, "elixir_bench.exs"), "memory", "--n", str(n)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            for line in out.splitlines():
+                parts = line.split("\t")
+                if parts[0] == "MEMORY":
+                    results[(n, "elixir")] = {"processes": float(parts[2])}
+        log(f"  memory N={n:,} done")
+    return results
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def fmt_row(cols: list[str], widths: list[int], right: set[int]) -> str:
+    return "  ".join(
+        c.rjust(w) if i in right else c.ljust(w)
+        for i, (c, w) in enumerate(zip(cols, widths, strict=True))
+    )
+
+
+def table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows] if r) for i in range(len(header))]
+    lines = [fmt_row(header, widths, right), "  ".join("-" * w for w in widths)]
+    lines += [fmt_row(r, widths, right) if r else "" for r in rows]
+    return "\n".join(lines)
+
+
+def time_report(
+    samples: dict[Key, list[float]],
+    gc_samples: dict[Key, list[float]],
+    order: list[tuple[str, str]],
+    ns: list[int],
+) -> tuple[str, dict[Key, float]]:
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    # the same median with the time spent in the cyclic GC taken out (Python rows only)
+    ex_gc = {
+        k: statistics.median(t - g for t, g in zip(samples[k], v, strict=True))
+        for k, v in gc_samples.items()
+    }
+    base_label = {c.workload: c.system for c in _cases() if c.baseline}
+    rows: list[list[str]] = []
+    for workload in WORKLOADS:
+        for n in ns:
+            for variant in VARIANTS:
+                base = med.get((workload, variant, n, base_label[workload]))
+                for wl, label in order:
+                    key = (wl, variant, n, label)
+                    if wl != workload or key not in med:
+                        continue
+                    m, xs = med[key], samples[key]
+                    spread = (max(xs) - min(xs)) / m * 100 if m else 0.0
+                    ratio = f"{m / base:.2f}x" if base else "-"
+                    gcs = gc_samples.get(key)
+                    in_gc = f"{statistics.median(gcs) * 1e3:.1f}" if gcs else "-"
+                    base_key = (workload, variant, n, base_label[workload])
+                    ratio_ex = (
+                        f"{ex_gc[key] / ex_gc[base_key]:.2f}x"
+                        if key in ex_gc and ex_gc.get(base_key)
+                        else "-"
+                    )
+                    rows.append(
+                        [
+                            f"{WORKLOADS[workload]} [{variant}]",
+                            f"{n:,}",
+                            label,
+                            f"{m * 1e3:.1f}",
+                            f"{m / n * 1e6:.2f}",
+                            ratio,
+                            in_gc,
+                            ratio_ex,
+                            f"{len(xs)}",
+                            f"{spread:.0f}%",
+                        ]
+                    )
+                rows.append([])
+    header = [
+        "workload [body]",
+        "N",
+        "system",
+        "median ms",
+        "per-item µs",
+        "ratio",
+        "gc ms",
+        "ratio ex-gc",
+        "runs",
+        "spread",
+    ]
+    return table(header, rows[:-1], {1, 3, 4, 5, 6, 7, 8, 9}), med
+
+
+def memory_report(mem: dict[tuple[int, str], dict[str, float]], ns: list[int]) -> str:
+    rows: list[list[str]] = []
+    for n in ns:
+        base = mem.get((n, "asyncio"), {}).get("tracemalloc")
+        for system in [*MEMORY_SYSTEMS, "elixir"]:
+            r = mem.get((n, system))
+            if r is None:
+                continue
+            if system == "elixir":
+                tm, rss, v = f"{r['processes']:.0f}", "-", r["processes"]
+            else:
+                tm, rss, v = f"{r['tracemalloc']:.0f}", f"{r['rss']:.0f}", r["tracemalloc"]
+            rows.append(
+                [
+                    "idle task memory",
+                    f"{n:,}",
+                    MEMORY_LABELS[system],
+                    tm,
+                    rss,
+                    f"{v / base:.2f}x" if base else "-",
+                ]
+            )
+        rows.append([])
+    header = ["workload", "N", "system", "bytes/task", "RSS bytes/task", "ratio"]
+    return table(header, rows[:-1], {1, 3, 4, 5})
+
+
+def targets_report(
+    med: dict[Key, float],
+    mem: dict[tuple[int, str], dict[str, float]],
+    ns: list[int],
+) -> tuple[str, dict[str, bool]]:
+    lines: list[str] = []
+    verdicts: dict[str, bool] = {}
+
+    def check(
+        target: str, what: str, wl: str, sys_: str, base: str, limit: float, primary: bool = True
+    ) -> None:
+        for n in ns:
+            for v in VARIANTS:
+                a, b = med.get((wl, v, n, sys_)), med.get((wl, v, n, base))
+                if a is None or b is None:
+                    continue
+                ok = a / b <= limit
+                tag = "PASS" if ok else "FAIL"
+                note = "" if primary else "  (informational)"
+                lines.append(
+                    f"  {tag}  {what:<52} N={n:>7,} [{v:<6}] {a / b:5.2f}x (limit {limit}x){note}"
+                )
+                if primary:
+                    verdicts[target] = verdicts.get(target, True) and ok
+
+    t1 = "spawn+await <= 1.25x create_task+gather"
+    lines.append(f"{t1}:")
+    check(
+        t1,
+        "taskvisor vs asyncio",
+        "spawn",
+        "taskvisor async_+await_many",
+        "asyncio create_task+gather",
+        1.25,
+    )
+    check(
+        t1,
+        "uvloop: taskvisor vs asyncio",
+        "spawn",
+        "uvloop: taskvisor async_+await_many",
+        "uvloop: asyncio create_task+gather",
+        1.25,
+    )
+
+    t2 = "async_stream <= 1.3x task window"
+    lines.append(f"{t2}:")
+    check(
+        t2,
+        "timeout=None vs window",
+        "stream",
+        "taskvisor async_stream timeout=None",
+        "asyncio task window",
+        1.3,
+    )
+    check(
+        t2,
+        "timeout=5.0 vs window + timeout(5.0)",
+        "stream",
+        "taskvisor async_stream timeout=5.0",
+        "asyncio task window + timeout(5.0)",
+        1.3,
+    )
+    check(
+        t2,
+        "uvloop: timeout=None vs window",
+        "stream",
+        "uvloop: taskvisor async_stream timeout=None",
+        "uvloop: asyncio task window",
+        1.3,
+    )
+    check(
+        t2,
+        "uvloop: timeout=5.0 vs window + timeout(5.0)",
+        "stream",
+        "uvloop: taskvisor async_stream timeout=5.0",
+        "uvloop: asyncio task window + timeout(5.0)",
+        1.3,
+    )
+    check(
+        t2,
+        "timeout=5.0 vs window without timeout (strict)",
+        "stream",
+        "taskvisor async_stream timeout=5.0",
+        "asyncio task window",
+        1.3,
+        primary=False,
+    )
+
+    t3 = "start <= 1.2x create_task+strong-ref set"
+    lines.append(f"{t3}:")
+    check(
+        t3,
+        "taskvisor vs asyncio",
+        "start",
+        "taskvisor Task.start",
+        "asyncio create_task+strong-ref set",
+        1.2,
+    )
+    check(
+        t3,
+        "uvloop: taskvisor vs asyncio",
+        "start",
+        "uvloop: taskvisor Task.start",
+        "uvloop: asyncio create_task+strong-ref set",
+        1.2,
+    )
+
+    t4 = "idle memory <= 2000 bytes per task"
+    if mem:
+        lines.append(f"{t4}:")
+        for n in ns:
+            for system in ("taskvisor", "taskvisor+uvloop"):
+                r = mem.get((n, system))
+                if r is None:
+                    continue
+                worst = max(r["tracemalloc"], r["rss"])
+                ok = worst <= 2000
+                verdicts[t4] = verdicts.get(t4, True) and ok
+                lines.append(
+                    f"  {'PASS' if ok else 'FAIL'}  {system:<52} N={n:>7,} "
+                    f"tracemalloc {r['tracemalloc']:.0f} B, RSS {r['rss']:.0f} B "
+                    f"(limit 2000 B)"
+                )
+    summary = ["", "Summary:"] + [
+        f"  {'PASS' if ok else 'FAIL'}  {t}" for t, ok in verdicts.items()
+    ]
+    return "\n".join(lines + summary), verdicts
+
+
+# -- main --------------------------------------------------------------------------------
+
+
+def machine_info() -> str:
+    versions = []
+    for pkg in ("taskvisor", "uvloop", "aiometer", "anyio", "trio"):
+        try:
+            versions.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{pkg} (missing)")
+    elixir = "not installed"
+    if shutil.which("elixir"):
+        try:
+            out = subprocess.run(
+                ["elixir", "--version"], capture_output=True, text=True, timeout=60
+            ).stdout
+            elixir = " / ".join(line.strip() for line in out.splitlines() if line.strip())
+        except (OSError, subprocess.SubprocessError):
+            elixir = "installed (version unknown)"
+    try:
+        rev = subprocess.run(
+            ["git", "-C", HERE, "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
+    return "\n".join(
+        [
+            f"date:     {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+            f"revision: {rev or 'unknown'} (git describe --always --dirty)",
+            f"machine:  {platform.machine()}, {os.cpu_count()} CPUs (nproc), {platform.platform()}",
+            f"python:   {platform.python_implementation()} {platform.python_version()}",
+            f"packages: {', '.join(versions)}",
+            f"elixir:   {elixir}",
+        ]
+    )
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="N=10_000 only, 3 rounds (smoke)")
+    p.add_argument(
+        "--n",
+        type=lambda s: [int(x) for x in s.split(",")],
+        help="comma-separated N values (default 10000,100000)",
+    )
+    p.add_argument("--rounds", type=int, help="rounds for N <= 10_000 (default 5)")
+    p.add_argument("--rounds-large", type=int, help="rounds for N > 10_000 (default: as --rounds)")
+    p.add_argument(
+        "--rounds-slow",
+        type=int,
+        default=3,
+        help="rounds for the slow peers (aiometer, anyio) at N > 10_000 (default 3)",
+    )
+    p.add_argument("--no-memory", action="store_true", help="skip the idle-memory workload")
+    p.add_argument("--no-elixir", action="store_true", help="skip Elixir even if installed")
+    p.add_argument("--only", help="only rows whose system label contains this text")
+    p.add_argument(
+        "--out",
+        default=os.path.join(HERE, "results"),
+        help="where to write latest.txt and latest.json (default bench/results)",
+    )
+    args = p.parse_args()
+
+    ns = args.n or ([10_000] if args.quick else [10_000, 100_000])
+    rounds = args.rounds or (3 if args.quick else 5)
+    rounds_large = args.rounds_large or rounds
+    cases = [c for c in _cases() if not args.only or args.only in c.system or c.baseline]
+    have_elixir = shutil.which("elixir") is not None and not args.no_elixir
+
+    started = time.perf_counter()
+    header = machine_info()
+    print(header, flush=True)
+    argv = " ".join(sys.argv[1:])
+    print(f"command:  bash bench/run.sh {argv}".rstrip())
+    rounds_slow = min(args.rounds_slow, rounds_large)
+    slow = ", ".join(sorted({c.system.split()[0] for c in cases if c.slow}))
+    print(
+        f"rounds:   {rounds} for N <= 10,000; {rounds_large} for larger N, except the slow "
+        f"peers ({slow}): {rounds_slow} at larger N, to stay within ~10 minutes. "
+        "Median reported; one warm-up round (N=2,000) discarded.\n",
+        flush=True,
+    )
+
+    samples: dict[Key, list[float]] = {}
+    gc_samples: dict[Key, list[float]] = {}
+    log("warm-up round (N=2,000, discarded)")
+    run_python_rounds(cases, 2_000, 1, 1, {}, {})
+    for n in ns:
+        log(f"timing N={n:,}")
+        if n <= 10_000:
+            run_python_rounds(cases, n, rounds, rounds, samples, gc_samples)
+        else:
+            run_python_rounds(
+                cases, n, rounds_large, min(rounds_slow, rounds_large), samples, gc_samples
+            )
+
+    if have_elixir:
+        log("elixir timing")
+        # Elixir uses one round count for all N: the larger of the two keeps the 100k rows
+        # at least as well sampled as the Python ones (it is fast).
+        run_elixir_time(ns, max(rounds, rounds_large), samples)
+    elif not args.no_elixir:
+        print("elixir: not installed (apt-get install elixir)\n", flush=True)
+
+    mem: dict[tuple[int, str], dict[str, float]] = {}
+    if not args.no_memory:
+        log("memory (fresh subprocess per system, N and method)")
+        mem = run_memory(ns, have_elixir)
+
+    order = [(c.workload, c.system) for c in cases]
+    for name, (wl, label) in ELIXIR_ROWS.items():
+        del name
+        order.append((wl, label))
+    text, med = time_report(samples, gc_samples, order, ns)
+    out = [text]
+    if mem:
+        out += ["", memory_report(mem, ns)]
+    targets, verdicts = targets_report(med, mem, ns)
+    out += ["", "Targets (ratios of medians; taskvisor vs bare asyncio on the same loop):", targets]
+    elapsed = time.perf_counter() - started
+    out += ["", f"total wall time: {elapsed:.0f} s"]
+    report = "\n".join(out)
+    print(report, flush=True)
+
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "latest.txt"), "w") as f:
+        f.write(header + "\n\n" + report + "\n")
+    with open(os.path.join(args.out, "latest.json"), "w") as f:
+        json.dump(
+            {
+                "machine": header,
+                "ns": ns,
+                "rounds": rounds,
+                "rounds_large": rounds_large,
+                "time_samples_s": [
+                    {"workload": k[0], "body": k[1], "n": k[2], "system": k[3], "samples": v}
+                    for k, v in samples.items()
+                ],
+                "memory_bytes_per_task": [{"n": k[0], "system": k[1], **v} for k, v in mem.items()],
+                "targets": verdicts,
+            },
+            f,
+            indent=1,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Bare asyncio: the baselines (on the default loop, and on uvloop)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+from . import _bodies
+from ._bodies import START, WORK, check_ordered, run_on, wait_event
+
+# -- spawn + await: create_task + gather --------------------------------------------------
+
+
+def spawn(n: int, variant: str, loop: str = "asyncio") -> float:
+    work = WORK[variant]
+
+    async def main() -> tuple[float, list[Any]]:
+        create_task = asyncio.create_task
+        t0 = time.perf_counter()
+        tasks = [create_task(work(i)) for i in range(n)]
+        out = await asyncio.gather(*tasks)
+        return time.perf_counter() - t0, out
+
+    elapsed, out = run_on(loop, main)
+    check_ordered(out, n)
+    return elapsed
+
+
+# -- async_stream baseline: a hand-written task window -----------------------------------
+
+
+async def window_stream(
+    items: Iterable[Any], fn: Callable[[Any], Any], limit: int
+) -> AsyncIterator[Any]:
+    """Keep at most `limit` tasks running, start the next as soon as one finishes, and
+    yield the results in input order (a finished result waits for the ones before it).
+
+    Written the way a careful user would: one done-callback per task that frees a slot and
+    wakes the generator; no asyncio.wait() (which is O(window) per call).
+    """
+    loop = asyncio.get_running_loop()
+    it = iter(items)
+    pending: collections.deque[asyncio.Task[Any]] = collections.deque()  # input order
+    running = 0
+    waiter: asyncio.Future[None] | None = None
+    exhausted = False
+
+    def on_done(_task: asyncio.Task[Any]) -> None:
+        nonlocal running, waiter
+        running -= 1
+        w = waiter
+        if w is not None:
+            waiter = None
+            w.set_result(None)
+
+    try:
+        while True:
+            while running < limit and not exhausted:
+                try:
+                    x = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                task = loop.create_task(fn(x))
+                task.add_done_callback(on_done)
+                running += 1
+                pending.append(task)
+            while pending and pending[0].done():
+                yield pending.popleft().result()
+            if not pending:
+                return
+            if not pending[0].done():
+                waiter = loop.create_future()
+                await waiter
+    finally:
+        for task in pending:
+            task.cancel()
+
+
+def _timed(fn: Callable[[Any], Any], seconds: float) -> Callable[[Any], Any]:
+    async def timed(x: Any) -> Any:
+        async with asyncio.timeout(seconds):
+            return await fn(x)
+
+    return timed
+
+
+def stream(n: int, variant: str, loop: str = "asyncio", timeout: float | None = None) -> float:
+    work = WORK[variant]
+    fn = work if timeout is None else _timed(work, timeout)
+
+    async def main() -> tuple[float, list[Any]]:
+        out: list[Any] = []
+        append = out.append
+        t0 = time.perf_counter()
+        async for value in window_stream(range(n), fn, 100):
+            append(value)
+        return time.perf_counter() - t0, out
+
+    elapsed, out = run_on(loop, main)
+    check_ordered(out, n)
+    return elapsed
+
+
+# -- fire and forget: create_task with a strong-reference set ------------------------------
+
+
+def start(n: int, variant: str, loop: str = "asyncio") -> float:
+    body = START[variant]
+
+    async def main() -> float:
+        cd = _bodies.cd = _bodies.Countdown(n)
+        background: set[asyncio.Task[Any]] = set()
+        create_task = asyncio.create_task
+        add, discard = background.add, background.discard
+        t0 = time.perf_counter()
+        for i in range(n):
+            task = create_task(body(i))
+            add(task)
+            task.add_done_callback(discard)
+        await cd.event.wait()
+        elapsed = time.perf_counter() - t0
+        _bodies.cd = None
+        return elapsed
+
+    return run_on(loop, main)  # type: ignore[no-any-return]
+
+
+# -- idle memory ---------------------------------------------------------------------------
+
+
+def idle(n: int, measure: Callable[[], None], loop: str = "asyncio") -> None:
+    async def main() -> None:
+        background: set[asyncio.Task[Any]] = set()
+
+        async def spawn_all(k: int, ev: asyncio.Event, blocked: list[int]) -> None:
+            for _ in range(k):
+                task = asyncio.create_task(wait_event(ev, blocked))
+                background.add(task)
+                task.add_done_callback(background.discard)
+            while blocked[0] < k:
+                await asyncio.sleep(0)
+
+        # warm-up: the same path once, so one-time allocations are not counted
+        ev, blocked = asyncio.Event(), [0]
+        await spawn_all(200, ev, blocked)
+        ev.set()
+        while background:
+            await asyncio.sleep(0)
+
+        ev, blocked = asyncio.Event(), [0]
+        measure()  # baseline
+        await spawn_all(n, ev, blocked)
+        await asyncio.sleep(0)
+        measure()  # all blocked
+        ev.set()
+        while background:
+            await asyncio.sleep(0)
+
+    run_on(loop, main)
