@@ -18,7 +18,15 @@ import asyncio
 import collections
 import enum
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from typing import Any, Generic, TypeVar
 
 from ._errors import TaskExit
@@ -66,7 +74,7 @@ class _StreamLink(Proc):
         self._finish(reason)
 
 
-class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
+class TaskStream(Generic[T]):
     """A lazy, single-use stream of `Ok`/`Exit` results; made by ``Task.async_stream``.
 
     Use it with ``async for``, and with ``async with`` (or ``aclose()``) when you may leave
@@ -77,8 +85,9 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
         self,
         items: Iterable[Any] | AsyncIterable[Any],
         fn: Callable[..., Any],
-        spawn: Spawn,
+        spawn: Spawn | None,
         *,
+        runner: Runner | None = None,
         max_concurrency: int,
         ordered: bool,
         timeout: float | None,
@@ -89,7 +98,8 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
     ) -> None:
         self._items = items
         self._fn = fn
-        self._spawn = spawn
+        self._spawn = spawn  # None: plain `Task`s running `fn` with `runner`
+        self._runner = runner
         self._max = max_concurrency
         self._ordered = ordered
         self._timeout = timeout
@@ -118,6 +128,7 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
         self._timeout_exit = False
         self._waiter: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._results: AsyncGenerator[Ok[T] | Exit, None] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -127,29 +138,43 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
 
     # -- iteration ------------------------------------------------------------------------
 
-    def __aiter__(self) -> TaskStream[T]:
-        if self._state is not _State.NEW:
+    def __aiter__(self) -> AsyncIterator[Ok[T] | Exit]:
+        if self._results is not None or self._state is not _State.NEW:
             raise RuntimeError(
                 f"{self!r} was already iterated; streams are single-use: build a new one"
             )
-        return self
+        self._results = self._run()
+        return self._results
 
-    async def __anext__(self) -> Ok[T] | Exit:
-        if self._state is _State.NEW:
-            self._begin()
-        elif self._state is not _State.RUNNING:
-            raise StopAsyncIteration
+    def __anext__(self) -> Awaitable[Ok[T] | Exit]:
+        """The next result, for ``anext(stream)``; ``async for`` goes through `__aiter__`."""
+        if self._results is None:
+            if self._state is not _State.NEW:
+                raise RuntimeError(f"{self!r} is closed")
+            self._results = self._run()
+        return self._results.__anext__()
+
+    async def _run(self) -> AsyncGenerator[Ok[T] | Exit, None]:
+        """The stream's loop, as an async generator: ``async for`` resumes it cheaply."""
+        self._begin()
         me = self._consumer
         assert me is not None
+        call = (self._name, (self._timeout,))
         while True:
             if me._state is DOOMED:
-                raise me._exit_now((self._name, (self._timeout,)))
+                raise me._exit_now(call)
             if self._timeout_exit:
                 await self.aclose()
-                raise TaskExit("timeout", (self._name, (self._timeout,)))
-            result = self._pop_ready()
-            if result is not _NOTHING:
-                return result
+                raise TaskExit("timeout", call)
+            if self._ordered:  # a ready result is returned without pulling more input
+                result = self._ready.pop(self._next, _NOTHING)
+                if result is not _NOTHING:
+                    self._next += 1
+                    yield result
+                    continue
+            elif self._ready_unordered:
+                yield self._ready_unordered.popleft()
+                continue
             if not self._exhausted and len(self._running) < self._max:
                 try:
                     if self._aiter is None:
@@ -163,12 +188,12 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
                 continue
             if not self._running:
                 self._end()
-                raise StopAsyncIteration
+                return
             waiter = self._waiter = self._loop.create_future()  # type: ignore[union-attr]
-            await suspend(me, waiter, (self._name, (self._timeout,)))
+            await suspend(me, waiter, call)
             self._waiter = None
             if self._state is not _State.RUNNING:
-                raise StopAsyncIteration
+                return
 
     async def __aenter__(self) -> TaskStream[T]:
         return self
@@ -199,6 +224,9 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
             await suspend(me, waiter, (self._name, (self._timeout,)))
         self._end()
         await self._close_input()
+        results = self._results
+        if results is not None and not getattr(results, "ag_running", False):  # not from inside
+            await results.aclose()
 
     # -- inside ---------------------------------------------------------------------------
 
@@ -210,7 +238,7 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
         self._loop = asyncio.get_running_loop()
         self._trapping = me._exits is not None and me._exits.trapping
         link = _StreamLink.__new__(_StreamLink)
-        link._init(None, (), me, None)
+        link._setup(None, (), me, None)
         link._state = RUNNING
         link._stream = self
         link._link(me)
@@ -221,18 +249,6 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
         else:
             self._iter = iter(items)
         self._state = _State.RUNNING
-
-    def _pop_ready(self) -> Ok[Any] | Exit:
-        if self._ordered:
-            ready = self._ready
-            if self._next in ready:
-                result = ready.pop(self._next)
-                self._next += 1
-                return result
-            return _NOTHING  # type: ignore[no-any-return]
-        if self._ready_unordered:
-            return self._ready_unordered.popleft()
-        return _NOTHING  # type: ignore[no-any-return]
 
     def _fill(self) -> None:
         """Pull items and start their tasks until max_concurrency run or the input ends."""
@@ -256,11 +272,8 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
                 self._exhausted = True
                 return
             self._start_one(item)
-            if self._pop_ready_possible():
+            if (self._next in self._ready) if self._ordered else self._ready_unordered:
                 return  # a result is ready: hand it out before pulling more
-
-    def _pop_ready_possible(self) -> bool:
-        return (self._next in self._ready) if self._ordered else bool(self._ready_unordered)
 
     def _start_one(self, item: Any) -> None:
         index = self._started
@@ -269,7 +282,10 @@ class TaskStream(AsyncIterator["Ok[T] | Exit"], Generic[T]):
         assert loop is not None and self._consumer is not None
         if self._zip:
             self._inputs[index] = item
-        task = self._spawn(self._consumer, self._fn, item, loop, self)
+        if self._spawn is None:
+            task = Task._spawn(self._consumer, self._fn, (item,), self._runner, loop, self)
+        else:
+            task = self._spawn(self._consumer, self._fn, item, loop, self)
         if task._reply is CLOSED:  # it ended already, inside spawn (an eager task factory)
             return
         self._running[task] = index
@@ -425,20 +441,11 @@ def build_stream(
     max_concurrency, checked_timeout = validate_stream_options(
         max_concurrency, ordered, timeout, on_timeout, zip_input_on_exit
     )
-
-    def spawn(
-        consumer: Proc,
-        fn: Callable[..., Any],
-        item: Any,
-        loop: asyncio.AbstractEventLoop,
-        waiter: Any,
-    ) -> Task[Any]:
-        return Task._spawn(consumer, fn, (item,), runner, loop, waiter)
-
     return TaskStream(
         items,
         fn,
-        spawn,
+        None,
+        runner=runner,
         max_concurrency=max_concurrency,
         ordered=ordered,
         timeout=checked_timeout,

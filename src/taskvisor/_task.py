@@ -107,21 +107,16 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     ) -> Task[Any]:
         """Start `fn(*args)` as a task monitored by `owner`, and linked to it if `link`."""
         task: Task[Any] = cls.__new__(cls)
-        task._init(fn, args, owner, runner)
         task._owner = owner
         task._reply = LISTENING
         task._value = None
         task._waiter = waiter
-        if link:  # before it starts: an eager task factory may run it to its end at once
-            task._links = owner
-            owner._add_link(task)
-        task._start(loop)
+        task._setup(fn, args, owner, runner, loop, owner if link else None)
         return task
 
     def _deliver(self, reason: ExitReason, replied: bool, value: Any) -> None:
         if self._reply is not LISTENING:
             return  # the owner stopped listening: the late reply is dropped
-        self._arrival = next(_arrivals)
         if replied:
             self._reply = REPLIED
             self._value = value
@@ -129,7 +124,9 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
             self._reply = DOWN
             self._value = reason
         waiter = self._waiter
-        if waiter is not None:
+        if waiter is None:  # nobody waits: the result may wait unread, so note its arrival
+            self._arrival = next(_arrivals)
+        else:
             self._waiter = None
             if isinstance(waiter, asyncio.Future):
                 if not waiter.done():
@@ -274,7 +271,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         if owner._state is DOOMED:
             raise owner._exit_now(("Task.completed", (value,)))
         task: Task[R] = Task.__new__(Task)
-        task._init(None, (), owner, None)
+        task._setup(None, (), owner, None)
         task._state = DEAD
         task._reason = "normal"
         task._owner = owner
@@ -545,12 +542,8 @@ def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: str | None, 
     if caller._state is DOOMED:
         raise caller._exit_now(("Task.start_link" if link else "Task.start", (fn, *args)))
     proc = Proc.__new__(Proc)
-    proc._init(fn, args, caller, runner)
-    pid = proc._get_pid()
-    if link:
-        proc._link(caller)
-    proc._start(loop)
-    return pid
+    proc._setup(fn, args, caller, runner, loop, caller if link else None)
+    return proc._get_pid()
 
 
 def _owner_of(task: Any, call: tuple[str, tuple[Any, ...]]) -> Proc:
@@ -570,9 +563,17 @@ def _owner_of(task: Any, call: tuple[str, tuple[Any, ...]]) -> Proc:
 _arrivals = itertools.count()
 
 
+def next_arrival() -> int:
+    return next(_arrivals)
+
+
 def arrival_order(task: Task[Any]) -> int:
-    """Sort key: the order in which ended tasks' replies or DOWNs arrived (Elixir's mailbox)."""
-    return task._arrival
+    """Sort key: the order in which ended tasks' replies or DOWNs arrived (Elixir's mailbox).
+
+    A result delivered to a waiting owner is not stamped (it is taken at once); if that
+    owner was cancelled before taking it, it counts as the earliest.
+    """
+    return getattr(task, "_arrival", -1)
 
 
 def _task_list(tasks: Any) -> list[Task[Any]]:

@@ -14,7 +14,18 @@ from ._errors import TaskExit
 from ._runtime._proc import DEAD, Proc
 from ._runtime._stopping import stop
 from ._runtime._suspend import suspend, wake
-from ._task import CLOSED, DOWN, LISTENING, REPLIED, Task, _cause, _owner_of, _take, arrival_order
+from ._task import (
+    CLOSED,
+    DOWN,
+    LISTENING,
+    REPLIED,
+    Task,
+    _cause,
+    _owner_of,
+    _take,
+    arrival_order,
+    next_arrival,
+)
 from ._types import Exit, ExitReason, Ok, ShutdownTimeout
 from ._validate import check_choice, check_positive_int
 
@@ -55,7 +66,8 @@ class _Batch:
         self.arrived: list[Task[Any]] | None = None if fail_fast else []
 
     def wake(self, task: Task[Any]) -> None:
-        if self.arrived is not None:
+        if self.arrived is not None:  # yield_many: a result past `limit` may wait unread
+            task._arrival = next_arrival()
             self.arrived.append(task)
         self.remaining -= 1
         if self.fail_fast and task._reply is DOWN and self.failed is None:

@@ -26,7 +26,7 @@ class Adopted(Proc):
     @classmethod
     def adopt(cls, aio: asyncio.Task[object]) -> Adopted:
         proc = cls.__new__(cls)
-        proc._init(None, (), None, None)
+        proc._setup(None, (), None, None)
         proc._aio = aio  # type: ignore[assignment]
         proc._state = RUNNING
         live[aio] = proc  # type: ignore[index]

@@ -46,26 +46,27 @@ class Pid(int):
     __hash__ = int.__hash__
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_pid_from_number, (int(self),))
+        return (pid_of, (int(self),))
 
 
-def _pid_from_number(number: int) -> Pid:
+def pid_of(number: int) -> Pid:
+    """The Pid for a process number (made on demand: a process keeps only its number)."""
     return int.__new__(Pid, number)
 
 
-by_pid: dict[Pid, Proc] = {}
-"""Live processes whose pid was ever asked for: pids are drawn lazily, on first use."""
+by_pid: dict[int, Proc] = {}
+"""Live processes by pid number, for those whose pid was ever asked for (drawn lazily)."""
 
 
-def draw(proc: Proc, alive: bool) -> Pid:
-    """Give `proc` its pid (once); while it is `alive`, make it findable by that pid."""
-    pid = _pid_from_number(next(_numbers))
-    proc._pid = pid
+def draw(proc: Proc, alive: bool) -> int:
+    """Give `proc` its pid number (once); while it is `alive`, make it findable by it."""
+    number = next(_numbers)
+    proc._pid = number
     if alive:
-        by_pid[pid] = proc
-    return pid
+        by_pid[number] = proc
+    return number
 
 
 def lookup(pid: Pid) -> Proc | None:
     """The live process behind `pid`, or None if it is dead or was never alive."""
-    return by_pid.get(pid)
+    return by_pid.get(int(pid))

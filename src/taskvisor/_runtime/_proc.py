@@ -102,36 +102,43 @@ class Proc:
     _exits: ExitInbox | None  # trap_exit flag and its queue, made on first use
     _fn: Callable[..., Any] | None
     _links: Proc | set[Proc] | None  # one link needs no set
-    _pid: Pid | None  # drawn on first use
+    _pid: int  # the pid's number, drawn on first use (0: none yet); Pid objects are made on demand
     _reason: ExitReason
     _runner: Callable[[Callable[..., Any], tuple[Any, ...]], Any] | None
     _state: State
     _watchers: list[Watcher] | None  # monitors: called once, at death
 
-    def _init(
+    def _setup(
         self,
         fn: Callable[..., Any] | None,
         args: tuple[Any, ...],
         caller: Proc | None,
         runner: Callable[[Callable[..., Any], tuple[Any, ...]], Any] | None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        link: Proc | None = None,
     ) -> None:
+        """Fill in a new record; link it to `link`; with a `loop`, start it there.
+
+        The one place a process is born (the spawn hot path: keep it flat). Without a loop
+        the record stands for a process with no coroutine of its own (an adopted task, a
+        completed task, a stream's end of a link).
+        """
         self._aio = None
         self._args = args
         self._caller = caller
         self._cancels = 0
         self._exits = None
         self._fn = fn
-        self._links = None
-        self._pid = None
+        self._links = link  # linked before it starts: an eager task factory may finish it
+        if link is not None:
+            link._add_link(self)
+        self._pid = 0
         self._reason = None
         self._runner = runner
         self._state = SPAWNED
         self._watchers = None
-
-    # -- starting -------------------------------------------------------------------------
-
-    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Create the asyncio task and hold it in the table until the process dies."""
+        if loop is None:
+            return
         coro = self._main()
         if loop.get_task_factory() is None:
             aio: asyncio.Task[None] = asyncio.Task(coro, loop=loop)
@@ -203,7 +210,7 @@ class Proc:
         self._reason = reason
         if self._aio is not None:
             live.pop(self._aio, None)
-        if self._pid is not None:
+        if self._pid:
             _pid.by_pid.pop(self._pid, None)
         self._deliver(reason, replied, value)
         if crash is not None and self.reports_crashes and not is_quiet(reason):
@@ -350,7 +357,7 @@ class Proc:
     # -- introspection --------------------------------------------------------------------
 
     def _get_pid(self) -> Pid:
-        return self._pid or _pid.draw(self, self._state is not DEAD)
+        return _pid.pid_of(self._pid or _pid.draw(self, self._state is not DEAD))
 
     def _callers(self) -> list[Proc]:
         chain = []
