@@ -11,10 +11,14 @@ import asyncio
 import contextlib
 import gc
 import re
+import subprocess
+import sys
+import textwrap
 import threading
 import warnings
 import weakref
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import pytest
 
@@ -23,6 +27,8 @@ from taskvisor import Exit, Ok, Pid, Process, Task, TaskExit
 
 SAFETY = 10.0
 """A bound for waits that must end much sooner; hitting it means the behaviour is broken."""
+
+T = TypeVar("T")
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -75,6 +81,29 @@ async def swallow_everything(ready: asyncio.Event, swallowed: list[str]) -> None
 
 def is_oops(reason: Any, message: str = "oops") -> bool:
     return isinstance(reason, RuntimeError) and str(reason) == message
+
+
+async def start_adopted(
+    body: Callable[[], Awaitable[T]],
+    create_task: Callable[[Any], asyncio.Task[T]] = asyncio.create_task,
+) -> tuple[asyncio.Task[T], Pid]:
+    """Start the user's own plain asyncio task running `body()`, adopted by taskvisor.
+
+    The task first calls `Process.self()` (which adopts it), then runs `body()`. This returns
+    its asyncio task and its pid once it is adopted and `body()` has run up to its first wait.
+    `create_task` starts the asyncio task: `asyncio.create_task` or a TaskGroup's.
+    """
+    adopted = asyncio.Event()
+    pids: list[Pid] = []
+
+    async def user_task() -> T:
+        pids.append(Process.self())
+        adopted.set()
+        return await body()
+
+    aio = create_task(user_task())
+    await adopted.wait()
+    return aio, pids[0]
 
 
 # -- a linked crash interrupts the owner ----------------------------------------------------
@@ -146,24 +175,20 @@ class TestLinkedCrashInterruptsOwner:
     async def test_adopted_asyncio_task_owner_ends_cancelled(self) -> None:
         """A plain asyncio task that started a linked task is cancelled by the task's crash."""
         Process.flag("trap_exit", True)
-        ready, go = asyncio.Event(), asyncio.Event()
-        pids: list[Pid] = []
+        go = asyncio.Event()
 
         async def owner() -> None:
-            pids.append(Process.self())
             Task.async_(crash_when, go)
-            ready.set()
             await forever()
 
-        aio = asyncio.create_task(owner())
-        await ready.wait()
-        Process.link(pids[0])
+        aio, owner_pid = await start_adopted(owner)
+        Process.link(owner_pid)
         go.set()
         done, _ = await asyncio.wait([aio], timeout=SAFETY)
         assert aio in done
         assert aio.cancelled()
         pid, reason = await next_exit()
-        assert pid == pids[0]
+        assert pid == owner_pid
         assert is_oops(reason)
 
 
@@ -196,23 +221,19 @@ class TestSealedFate:
     ) -> None:
         """Its asyncio task keeps the user's result; its links fire with the crash reason."""
         Process.flag("trap_exit", True)
-        ready, go = asyncio.Event(), asyncio.Event()
-        pids: list[Pid] = []
+        go = asyncio.Event()
 
         async def owner() -> str:
-            pids.append(Process.self())
-            ready.set()
             await go.wait()
             with contextlib.suppress(TaskExit):
                 await Task.await_(Task.async_(crash), SAFETY)
             return "the user's result"
 
-        aio = asyncio.create_task(owner())
-        await ready.wait()
-        Process.link(pids[0])
+        aio, owner_pid = await start_adopted(owner)
+        Process.link(owner_pid)
         go.set()
         pid, reason = await next_exit()
-        assert pid == pids[0] and is_oops(reason)
+        assert pid == owner_pid and is_oops(reason)
         assert aio.done() and aio.result() == "the user's result"
 
     async def test_every_further_taskvisor_call_of_a_doomed_process_raises_taskexit(self) -> None:
@@ -773,30 +794,15 @@ class TestOwnCancelsOnly:
 class TestOutsideCancelIsShutdown:
     async def test_cancel_of_an_adopted_task(self) -> None:
         Process.flag("trap_exit", True)
-        ready = asyncio.Event()
-        pids: list[Pid] = []
-
-        async def adoptee() -> None:
-            pids.append(Process.self())
-            ready.set()
-            await forever()
-
-        aio = asyncio.create_task(adoptee())
-        await ready.wait()
-        Process.link(pids[0])
+        aio, pid = await start_adopted(forever)
+        Process.link(pid)
         aio.cancel()
-        assert await next_exit() == (pids[0], "shutdown")
+        assert await next_exit() == (pid, "shutdown")
         assert aio.cancelled()
 
     async def test_a_taskgroup_cancelling_an_adopted_member(self) -> None:
         Process.flag("trap_exit", True)
-        ready, linked = asyncio.Event(), asyncio.Event()
-        pids: list[Pid] = []
-
-        async def member() -> None:
-            pids.append(Process.self())
-            ready.set()
-            await forever()
+        linked = asyncio.Event()
 
         async def failing() -> None:
             await linked.wait()
@@ -804,12 +810,11 @@ class TestOutsideCancelIsShutdown:
 
         with pytest.raises(ExceptionGroup):
             async with asyncio.TaskGroup() as tg:
-                tg.create_task(member())
+                _, member_pid = await start_adopted(forever, tg.create_task)
                 tg.create_task(failing())
-                await ready.wait()
-                Process.link(pids[0])
+                Process.link(member_pid)
                 linked.set()
-        assert await next_exit() == (pids[0], "shutdown")
+        assert await next_exit() == (member_pid, "shutdown")
 
     async def test_cancel_of_a_taskvisor_tasks_own_asyncio_task(self) -> None:
         """The owner's monitor sees Exit("shutdown"), and so does a trapping link."""
@@ -839,21 +844,17 @@ class TestAdoptedTasksStayTheUsers:
         self, caplog_taskvisor: pytest.LogCaptureFixture
     ) -> None:
         Process.flag("trap_exit", True)
-        ready, go = asyncio.Event(), asyncio.Event()
-        pids: list[Pid] = []
+        go = asyncio.Event()
 
         async def user_code() -> None:
-            pids.append(Process.self())
-            ready.set()
             await go.wait()
             raise RuntimeError("the user's own")
 
-        aio = asyncio.create_task(user_code())
-        await ready.wait()
-        Process.link(pids[0])
+        aio, user_pid = await start_adopted(user_code)
+        Process.link(user_pid)
         go.set()
         pid, reason = await next_exit()  # its links still fire with the exception
-        assert pid == pids[0]
+        assert pid == user_pid
         assert aio.done()
         assert aio.exception() is reason
         assert is_oops(reason, "the user's own")
@@ -864,16 +865,13 @@ class TestAdoptedTasksStayTheUsers:
         loop = asyncio.get_running_loop()
         reported: list[dict[str, Any]] = []
         loop.set_exception_handler(lambda _loop, context: reported.append(context))
-        ready, go = asyncio.Event(), asyncio.Event()
+        go = asyncio.Event()
 
         async def user_code() -> None:
-            Process.self()  # adopted
-            ready.set()
             await go.wait()
             raise RuntimeError("nobody retrieves me")
 
-        aio = asyncio.create_task(user_code())
-        await ready.wait()
+        aio, _ = await start_adopted(user_code)
         go.set()
         await asyncio.wait([aio])
         await settle()
@@ -887,22 +885,17 @@ class TestAdoptedTasksStayTheUsers:
     async def test_killing_an_adopted_task_does_not_warn_when_it_obeys_the_cancel(self) -> None:
         """A plain asyncio task that ends at once on its cancel was not "ignoring" anything."""
         Process.flag("trap_exit", True)
-        ready = asyncio.Event()
-        pids: list[Pid] = []
 
         async def user_code() -> None:
             Process.flag("trap_exit", True)  # so only a kill stops it
-            pids.append(Process.self())
-            ready.set()
             await forever()
 
-        aio = asyncio.create_task(user_code())
-        await ready.wait()
-        Process.link(pids[0])
+        aio, pid = await start_adopted(user_code)
+        Process.link(pid)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            Process.exit(pids[0], "kill")
-            assert await next_exit() == (pids[0], "killed")
+            Process.exit(pid, "kill")
+            assert await next_exit() == (pid, "killed")
             await settle()
         assert aio.cancelled()
         assert [str(w.message) for w in caught if w.category is RuntimeWarning] == []
@@ -914,13 +907,10 @@ class TestAdoptedTasksStayTheUsers:
         finish that, while links and monitors learn of the death ("killed") in bounded time.
         """
         Process.flag("trap_exit", True)
-        ready, cleanup_may_end = asyncio.Event(), asyncio.Event()
-        pids: list[Pid] = []
+        cleanup_may_end = asyncio.Event()
         closed: list[bool] = []
 
         async def user_code() -> str:
-            pids.append(Process.self())
-            ready.set()
             try:
                 await forever()
             except asyncio.CancelledError:
@@ -932,16 +922,15 @@ class TestAdoptedTasksStayTheUsers:
                 return "cleaned up"
             return "not reached"
 
-        aio = asyncio.create_task(user_code())
-        await ready.wait()
-        Process.link(pids[0])
+        aio, pid = await start_adopted(user_code)
+        Process.link(pid)
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always")
-            Process.exit(pids[0], "kill")
+            Process.exit(pid, "kill")
             async with asyncio.timeout(30):
                 got = await next_exit(30)
             await settle()
-        assert got == (pids[0], "killed")
+        assert got == (pid, "killed")
         assert closed == [], "taskvisor closed the coroutine of the user's own asyncio task"
         cleanup_may_end.set()
         done, _ = await asyncio.wait([aio], timeout=SAFETY)
@@ -1244,3 +1233,35 @@ class TestExecutors:
             return threading.get_ident()
 
         assert await Task.await_(Task.async_(where), SAFETY) == threading.get_ident()
+
+
+class TestInterpreterExitsPassThrough:
+    def test_systemexit_in_a_doomed_task_still_propagates(self) -> None:
+        """A process whose exit is decided never swallows SystemExit: the program exits.
+
+        Run in a subprocess: asyncio keeps the SystemExit on the task, and on 3.11 its
+        "never retrieved" finalizer can trip CPython's gh-106905 inside pytest.
+        """
+        program = textwrap.dedent(
+            """
+            import asyncio
+            from taskvisor import Process, Task
+
+            async def stubborn():
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    raise SystemExit(3) from None
+
+            async def main():
+                task = Task.async_(stubborn)
+                await asyncio.sleep(0)
+                Task.ignore(task)
+                Process.exit(task.pid, "shutdown")
+                await asyncio.Event().wait()
+
+            asyncio.run(main())
+            """
+        )
+        done = subprocess.run([sys.executable, "-c", program], timeout=120, capture_output=True)
+        assert done.returncode == 3, done.stderr.decode()

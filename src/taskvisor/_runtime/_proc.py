@@ -177,7 +177,9 @@ class Proc:
         """Finish after the function raised `exc`; True if `exc` must propagate."""
         if self._state is DOOMED:  # our signal: the reason is fixed whatever `exc` is
             self._finish(self._reason)
-            return type(exc) is GeneratorExit  # being closed by kill(): let close() finish
+            # GeneratorExit: being closed by a kill, let close() finish; Ctrl-C and
+            # sys.exit() are never ours to swallow.
+            return isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit)
         if isinstance(exc, asyncio.CancelledError):
             # Someone else's cancel (asyncio.timeout, a TaskGroup, loop teardown): exit
             # "shutdown" and let the cancel go on, never swallowed.
