@@ -156,17 +156,18 @@ class TestTimeouts:
 
 # -- options ------------------------------------------------------------------------------
 
+BAD_POSITIVE_INTS = [
+    pytest.param(0, ValueError, id="zero"),
+    pytest.param(-1, ValueError, id="negative"),
+    pytest.param(1.5, TypeError, id="float"),
+    pytest.param(True, TypeError, id="bool"),
+]
+"""Refused where a count of at least one is wanted (`max_concurrency`, `limit`)."""
+
 
 class TestStreamOptions:
     @pytest.mark.parametrize(
-        ("bad", "error"),
-        [
-            pytest.param(0, ValueError, id="zero"),
-            pytest.param(-1, ValueError, id="negative"),
-            pytest.param(1.5, TypeError, id="float"),
-            pytest.param(True, TypeError, id="bool"),
-            pytest.param("2", TypeError, id="str"),
-        ],
+        ("bad", "error"), [*BAD_POSITIVE_INTS, pytest.param("2", TypeError, id="str")]
     )
     async def test_bad_max_concurrency(self, bad: Any, error: type[Exception]) -> None:
         with pytest.raises(error, match=r"\bmax_concurrency\b"):
@@ -221,15 +222,7 @@ class TestYieldManyOptions:
             await Task.yield_many([t], SAFETY, on_timeout=bad)
         assert await Task.await_(t, SAFETY) == 1  # t was not consumed
 
-    @pytest.mark.parametrize(
-        ("bad", "error"),
-        [
-            pytest.param(0, ValueError, id="zero"),
-            pytest.param(-1, ValueError, id="negative"),
-            pytest.param(1.5, TypeError, id="float"),
-            pytest.param(True, TypeError, id="bool"),
-        ],
-    )
+    @pytest.mark.parametrize(("bad", "error"), BAD_POSITIVE_INTS)
     async def test_bad_limit(self, bad: Any, error: type[Exception]) -> None:
         t = Task.async_(reply, 1)
         with pytest.raises(error, match=r"\blimit\b"):

@@ -26,6 +26,13 @@ def reports(caplog: Caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "taskvisor" and r.levelno >= logging.ERROR]
 
 
+async def the_one_report(caplog: Caplog) -> logging.LogRecord:
+    """Let the loop settle, then the one crash report logged (fails unless there is exactly one)."""
+    await settle()
+    [record] = reports(caplog)
+    return record
+
+
 async def next_exit(timeout: float = SAFETY) -> tuple[Pid | None, Any]:
     got = await Process.receive_exit(timeout)
     assert got is not None, "no exit signal arrived"
@@ -55,8 +62,7 @@ class TestOneRecordPerCrash:
         t = Task.async_(crash, "oops")
         result = await Task.yield_(t, SAFETY)
         assert isinstance(result, Exit)
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         assert record.levelno == logging.ERROR
         assert record.reason is result.reason  # type: ignore[attr-defined]
 
@@ -72,8 +78,7 @@ class TestOneRecordPerCrash:
         Process.link(pid)  # only to learn when it died
         go.set()
         _, reason = await next_exit()
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         assert record.task_pid == pid  # type: ignore[attr-defined]
         assert record.reason is reason  # type: ignore[attr-defined]
 
@@ -82,8 +87,7 @@ class TestOneRecordPerCrash:
         pid = Task.start_link(crash, "oops")
         got_pid, reason = await next_exit()
         assert got_pid == pid
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         assert record.task_pid == pid  # type: ignore[attr-defined]
         assert record.reason is reason  # type: ignore[attr-defined]
 
@@ -92,8 +96,7 @@ class TestOneRecordPerCrash:
         results = [r async for r in Task.async_stream([1, 2, 3], crash_on_item, timeout=SAFETY)]
         assert results[0] == Ok(1) and results[2] == Ok(3)
         assert isinstance(results[1], Exit)
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         assert record.reason is results[1].reason  # type: ignore[attr-defined]
         assert record.task_args == (2,)  # type: ignore[attr-defined]
 
@@ -102,8 +105,7 @@ class TestOneRecordPerCrash:
         t = Task.async_(plain_crash, "in a thread")
         result = await Task.yield_(t, SAFETY)
         assert isinstance(result, Exit) and isinstance(result.reason, ValueError)
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         assert "** (ValueError) in a thread" in record.getMessage()
 
     async def test_several_crashes_give_one_record_each(self, caplog_taskvisor: Caplog) -> None:
@@ -133,8 +135,7 @@ class TestOneRecordPerCrash:
         o = Task.async_(owner)
         result = await Task.yield_(o, SAFETY)
         assert isinstance(result, Exit)
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         assert "the only crash" in record.getMessage()
         assert record.function.endswith("crash")  # type: ignore[attr-defined]
 
@@ -233,8 +234,7 @@ class TestRecordContents:
         main = Process.self()
         t = Task.async_(crash, "oops")
         await Task.yield_(t, SAFETY)
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         text = record.getMessage()
         lines = text.split("\n")
         assert lines[0] == f"Task {t.pid!r} started from {main!r} terminating"
@@ -255,8 +255,7 @@ class TestRecordContents:
         t = Task.async_(crash, "oops")
         result = await Task.yield_(t, SAFETY)
         assert isinstance(result, Exit)
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         fields: dict[str, Any] = record.__dict__
         assert fields["task_pid"] == t.pid
         assert fields["starter"] == main
@@ -281,8 +280,7 @@ class TestRecordContents:
             return Process.self(), inner.pid
 
         child_pid, inner_pid = await Task.await_(Task.async_(child), SAFETY)
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         assert record.task_pid == inner_pid  # type: ignore[attr-defined]
         assert record.starter == child_pid  # type: ignore[attr-defined]
         assert record.callers == [child_pid, main]  # type: ignore[attr-defined]
@@ -295,8 +293,7 @@ class TestRecordContents:
         main = Process.self()
         pid = Task.start_link(crash, "from start_link")
         await next_exit()
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         text = record.getMessage()
         assert text.startswith(f"Task {pid!r} started from {main!r} terminating\n")
         assert "** (RuntimeError) from start_link" in text
@@ -308,8 +305,7 @@ class TestRecordContents:
         Process.flag("trap_exit", True)
         t = Task.async_(exit_with, "boom")
         assert await Task.yield_(t, SAFETY) == Exit("boom")
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         lines = record.getMessage().split("\n")
         assert lines[1] == "** (stop) 'boom'"
         assert record.reason == "boom"  # type: ignore[attr-defined]
@@ -320,6 +316,5 @@ class TestRecordContents:
         Process.flag("trap_exit", True)
         t = Task.async_(exit_with, ("error", 42))
         assert await Task.yield_(t, SAFETY) == Exit(("error", 42))
-        await settle()
-        [record] = reports(caplog_taskvisor)
+        record = await the_one_report(caplog_taskvisor)
         assert record.getMessage().split("\n")[1] == "** (stop) ('error', 42)"

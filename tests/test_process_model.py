@@ -83,6 +83,31 @@ def is_oops(reason: Any, message: str = "oops") -> bool:
     return isinstance(reason, RuntimeError) and str(reason) == message
 
 
+async def async_ready(fn: Callable[..., Awaitable[Any]], *args: Any) -> Task[Any]:
+    """`Task.async_(fn, ready, *args)`, returned once `fn` has set `ready`.
+
+    For the task functions above that take a `ready` event first (`trap_and_ignore`,
+    `swallow_cancels`, `swallow_everything`): a fresh event is passed for it.
+    """
+    ready = asyncio.Event()
+    t = Task.async_(fn, ready, *args)
+    await ready.wait()
+    return t
+
+
+async def catch_a_linked_crash() -> Any:
+    """Await a linked task that crashes, catch the TaskExit, and return its reason.
+
+    The caller lives on, but its fate is sealed: it is doomed to exit with that reason.
+    """
+    t = Task.async_(crash)
+    try:
+        await Task.await_(t)
+    except TaskExit as exc:
+        return exc.reason
+    raise AssertionError("the linked crash did not interrupt the await")
+
+
 async def start_adopted(
     body: Callable[[], Awaitable[T]],
     create_task: Callable[[Any], asyncio.Task[T]] = asyncio.create_task,
@@ -202,11 +227,7 @@ class TestSealedFate:
         seen: dict[str, Any] = {}
 
         async def owner() -> str:
-            t = Task.async_(crash)
-            try:
-                await Task.await_(t)
-            except TaskExit as exc:
-                seen["caught"] = exc.reason
+            seen["caught"] = await catch_a_linked_crash()
             return "returned normally"
 
         o = Task.async_(owner)
@@ -247,11 +268,7 @@ class TestSealedFate:
 
         async def owner() -> None:
             other = Task.async_(forever)
-            t = Task.async_(crash)
-            try:
-                await Task.await_(t)
-            except TaskExit as exc:
-                outcomes["caught"] = exc.reason
+            outcomes["caught"] = await catch_a_linked_crash()
 
             async def stream_first() -> Any:
                 async for r in Task.async_stream([1], mark):
@@ -317,11 +334,7 @@ class TestSealedFate:
         seen: dict[str, Any] = {}
 
         async def owner() -> None:
-            t = Task.async_(crash)
-            try:
-                await Task.await_(t)
-            except TaskExit as exc:
-                seen["caught"] = exc.reason
+            seen["caught"] = await catch_a_linked_crash()
             try:
                 Process.unlink(main)
             except TaskExit:
@@ -334,17 +347,11 @@ class TestSealedFate:
 
     async def test_a_doomed_process_cannot_send_exit_signals(self) -> None:
         Process.flag("trap_exit", True)
-        ready = asyncio.Event()
-        bystander = Task.async_(trap_and_ignore, ready)
-        await ready.wait()
+        bystander = await async_ready(trap_and_ignore)
         seen: dict[str, Any] = {}
 
         async def owner() -> None:
-            t = Task.async_(crash)
-            try:
-                await Task.await_(t)
-            except TaskExit as exc:
-                seen["caught"] = exc.reason
+            seen["caught"] = await catch_a_linked_crash()
             try:
                 Process.exit(bystander.pid, "kill")
                 seen["exit"] = "sent"
@@ -613,18 +620,14 @@ class TestStoppingEscalates:
     async def test_a_trapping_task_that_ignores_the_signal_is_killed_after_the_timeout(
         self,
     ) -> None:
-        ready = asyncio.Event()
-        t = Task.async_(trap_and_ignore, ready)
-        await ready.wait()
+        t = await async_ready(trap_and_ignore)
         assert await Task.shutdown(t, 0.01) == Exit("killed")
         assert not Process.alive(t.pid)  # type: ignore[arg-type]
 
     async def test_the_kill_after_the_timeout_happens_even_if_the_caller_is_interrupted(
         self,
     ) -> None:
-        ready = asyncio.Event()
-        t = Task.async_(trap_and_ignore, ready)
-        await ready.wait()
+        t = await async_ready(trap_and_ignore)
 
         async def watch(pid: Pid) -> Any:
             Process.flag("trap_exit", True)
@@ -641,9 +644,7 @@ class TestStoppingEscalates:
     async def test_a_coroutine_swallowing_cancels_is_killed_with_a_warning_naming_it(
         self,
     ) -> None:
-        ready = asyncio.Event()
-        t = Task.async_(swallow_cancels, ready)
-        await ready.wait()
+        t = await async_ready(swallow_cancels)
         pattern = (
             re.escape(repr(t.pid)) + r".*swallow_cancels|swallow_cancels.*" + re.escape(repr(t.pid))
         )
@@ -654,9 +655,7 @@ class TestStoppingEscalates:
         assert not Process.alive(t.pid)  # type: ignore[arg-type]
 
     async def test_brutal_kill_of_a_coroutine_swallowing_cancels(self) -> None:
-        ready = asyncio.Event()
-        t = Task.async_(swallow_cancels, ready)
-        await ready.wait()
+        t = await async_ready(swallow_cancels)
         with pytest.warns(RuntimeWarning, match="swallow_cancels"):
             async with asyncio.timeout(30):
                 result = await Task.shutdown(t, "brutal_kill")
@@ -665,10 +664,8 @@ class TestStoppingEscalates:
 
     @pytest.mark.parametrize("how", ["brutal_kill", "timeout"])
     async def test_a_coroutine_swallowing_even_generator_exit_ends_up_dead(self, how: str) -> None:
-        ready = asyncio.Event()
         swallowed: list[str] = []
-        t = Task.async_(swallow_everything, ready, swallowed)
-        await ready.wait()
+        t = await async_ready(swallow_everything, swallowed)
         with pytest.warns(RuntimeWarning, match="swallow_everything"):
             async with asyncio.timeout(30):
                 result = await Task.shutdown(t, "brutal_kill" if how == "brutal_kill" else 0.01)
@@ -944,9 +941,7 @@ class TestAdoptedTasksStayTheUsers:
 class TestProcessExit:
     async def test_kill_stops_a_task_that_traps_exits(self) -> None:
         Process.flag("trap_exit", True)
-        ready = asyncio.Event()
-        t = Task.async_(trap_and_ignore, ready)
-        await ready.wait()
+        t = await async_ready(trap_and_ignore)
         Process.exit(t.pid, "kill")  # type: ignore[arg-type]
         assert await Task.yield_(t, SAFETY) == Exit("killed")
         assert await next_exit() == (t.pid, "killed")

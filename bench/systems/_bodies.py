@@ -7,6 +7,8 @@ byte-for-byte the same on both sides.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -56,10 +58,67 @@ async def start_body_sleep0(x: Any) -> Any:
 START = {"ret": start_body, "sleep0": start_body_sleep0}
 
 
+def time_start(
+    n: int,
+    variant: str,
+    loop: str,
+    start_all: Callable[[Callable[[Any], Any], int], None],
+) -> float:
+    """Time fire and forget on a fresh `loop`: `start_all(body, n)` starts `body(i)` for each
+    i in range(n) and returns; the clock stops when the last body has run (the countdown set
+    its event)."""
+    body = START[variant]
+
+    async def main() -> float:
+        global cd
+        countdown = cd = Countdown(n)
+        t0 = time.perf_counter()
+        start_all(body, n)
+        await countdown.event.wait()
+        elapsed = time.perf_counter() - t0
+        cd = None
+        return elapsed
+
+    return run_on(loop, main)  # type: ignore[no-any-return]
+
+
 async def wait_event(ev: asyncio.Event, blocked: list[int]) -> None:
     """The idle body for the memory probe: count itself as blocked, then wait."""
     blocked[0] += 1
     await ev.wait()
+
+
+async def idle_rounds(
+    n: int,
+    measure: Callable[[], None],
+    start_all: Callable[[int, asyncio.Event, list[int]], None],
+    drain: Callable[[], Awaitable[None]],
+) -> None:
+    """The memory probe's rounds for an asyncio-based system.
+
+    `start_all(k, ev, blocked)` starts k `wait_event` tasks. First the same path with 200
+    tasks (a warm-up, so one-time allocations are not counted); then `measure()`, N tasks,
+    a wait until all are blocked and one more loop turn, `measure()`. Each round ends by
+    setting the event and `drain()`, which returns once those tasks have all ended.
+    """
+
+    async def spawn_all(k: int, ev: asyncio.Event, blocked: list[int]) -> None:
+        start_all(k, ev, blocked)
+        while blocked[0] < k:
+            await asyncio.sleep(0)
+
+    ev, blocked = asyncio.Event(), [0]
+    await spawn_all(200, ev, blocked)  # warm-up
+    ev.set()
+    await drain()
+
+    ev, blocked = asyncio.Event(), [0]
+    measure()  # baseline
+    await spawn_all(n, ev, blocked)
+    await asyncio.sleep(0)
+    measure()  # all blocked
+    ev.set()
+    await drain()
 
 
 def run_on(loop: str, main: Any) -> Any:

@@ -8,8 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from . import _bodies
-from ._bodies import START, WORK, check_ordered, run_on, wait_event
+from ._bodies import WORK, check_ordered, idle_rounds, run_on, time_start, wait_event
 
 # -- spawn + await: create_task + gather --------------------------------------------------
 
@@ -109,24 +108,17 @@ def stream(n: int, variant: str, loop: str = "asyncio", timeout: float | None = 
 
 
 def start(n: int, variant: str, loop: str = "asyncio") -> float:
-    body = START[variant]
+    background: set[asyncio.Task[Any]] = set()
 
-    async def main() -> float:
-        cd = _bodies.cd = _bodies.Countdown(n)
-        background: set[asyncio.Task[Any]] = set()
+    def start_all(body: Callable[[Any], Any], n: int) -> None:
         create_task = asyncio.create_task
         add, discard = background.add, background.discard
-        t0 = time.perf_counter()
         for i in range(n):
             task = create_task(body(i))
             add(task)
             task.add_done_callback(discard)
-        await cd.event.wait()
-        elapsed = time.perf_counter() - t0
-        _bodies.cd = None
-        return elapsed
 
-    return run_on(loop, main)  # type: ignore[no-any-return]
+    return time_start(n, variant, loop, start_all)
 
 
 # -- idle memory ---------------------------------------------------------------------------
@@ -136,28 +128,16 @@ def idle(n: int, measure: Callable[[], None], loop: str = "asyncio") -> None:
     async def main() -> None:
         background: set[asyncio.Task[Any]] = set()
 
-        async def spawn_all(k: int, ev: asyncio.Event, blocked: list[int]) -> None:
+        def start_all(k: int, ev: asyncio.Event, blocked: list[int]) -> None:
             for _ in range(k):
                 task = asyncio.create_task(wait_event(ev, blocked))
                 background.add(task)
                 task.add_done_callback(background.discard)
-            while blocked[0] < k:
+
+        async def drain() -> None:
+            while background:
                 await asyncio.sleep(0)
 
-        # warm-up: the same path once, so one-time allocations are not counted
-        ev, blocked = asyncio.Event(), [0]
-        await spawn_all(200, ev, blocked)
-        ev.set()
-        while background:
-            await asyncio.sleep(0)
-
-        ev, blocked = asyncio.Event(), [0]
-        measure()  # baseline
-        await spawn_all(n, ev, blocked)
-        await asyncio.sleep(0)
-        measure()  # all blocked
-        ev.set()
-        while background:
-            await asyncio.sleep(0)
+        await idle_rounds(n, measure, start_all, drain)
 
     run_on(loop, main)

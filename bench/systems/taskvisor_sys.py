@@ -9,8 +9,7 @@ from typing import Any
 
 from taskvisor import Task
 
-from . import _bodies
-from ._bodies import START, WORK, check_ordered, run_on, wait_event
+from ._bodies import WORK, check_ordered, idle_rounds, run_on, time_start, wait_event
 
 
 def spawn(n: int, variant: str, loop: str = "asyncio") -> float:
@@ -47,47 +46,26 @@ def stream(n: int, variant: str, loop: str = "asyncio", timeout: float | None = 
 
 
 def start(n: int, variant: str, loop: str = "asyncio") -> float:
-    body = START[variant]
-
-    async def main() -> float:
-        cd = _bodies.cd = _bodies.Countdown(n)
+    def start_all(body: Callable[[Any], Any], n: int) -> None:
         start_ = Task.start
-        t0 = time.perf_counter()
         for i in range(n):
             start_(body, i)
-        await cd.event.wait()
-        elapsed = time.perf_counter() - t0
-        _bodies.cd = None
-        return elapsed
 
-    return run_on(loop, main)  # type: ignore[no-any-return]
+    return time_start(n, variant, loop, start_all)
 
 
 def idle(n: int, measure: Callable[[], None], loop: str = "asyncio") -> None:
     from taskvisor._runtime._proc import live  # only to know when every process has ended
 
     async def main() -> None:
-        async def spawn_all(k: int, ev: asyncio.Event, blocked: list[int]) -> None:
+        def start_all(k: int, ev: asyncio.Event, blocked: list[int]) -> None:
             for _ in range(k):
                 Task.start(wait_event, ev, blocked)
-            while blocked[0] < k:
-                await asyncio.sleep(0)
 
         async def drain() -> None:
             while len(live) > 1:  # the main task (adopted) is the one left
                 await asyncio.sleep(0)
 
-        ev, blocked = asyncio.Event(), [0]
-        await spawn_all(200, ev, blocked)  # warm-up
-        ev.set()
-        await drain()
-
-        ev, blocked = asyncio.Event(), [0]
-        measure()
-        await spawn_all(n, ev, blocked)
-        await asyncio.sleep(0)
-        measure()
-        ev.set()
-        await drain()
+        await idle_rounds(n, measure, start_all, drain)
 
     run_on(loop, main)
