@@ -1204,8 +1204,11 @@ class TestExecutors:
             idents.append(threading.get_ident())
             loop.call_soon_threadsafe(done.set)
 
-        Task.start(work)
+        Process.flag("trap_exit", True)
+        pid = Task.start(work)
+        Process.link(pid)  # to see it end: its thread must be done before the test is
         await asyncio.wait_for(done.wait(), SAFETY)
+        assert await Process.receive_exit(SAFETY) == (pid, "normal")
         assert idents and idents[0] != threading.get_ident()
 
     async def test_executor_loop_runs_a_plain_function_on_the_loop_thread(self) -> None:

@@ -35,7 +35,7 @@ from ._runtime._proc import DOOMED, RUNNING, Proc, is_normal
 from ._runtime._runners import Runner, runner_for
 from ._runtime._suspend import suspend, wake
 from ._task import CLOSED, REPLIED, Task
-from ._types import Exit, ExitReason, Ok
+from ._types import Exit, ExitReason, Ok, make_ok
 from ._validate import check_bool, check_choice, check_positive_int, check_timeout
 
 __all__ = ["Spawn", "TaskStream", "build_stream", "validate_stream_options"]
@@ -155,27 +155,32 @@ class TaskStream(Generic[T]):
         return self._results.__anext__()
 
     async def _run(self) -> AsyncGenerator[Ok[T] | Exit, None]:
-        """The stream's loop, as an async generator: ``async for`` resumes it cheaply."""
+        """The stream's loop, as an async generator: ``async for`` resumes it cheaply.
+
+        The hot path of a stream: what does not change lives in the generator's locals.
+        """
         self._begin()
         me = self._consumer
         assert me is not None
         call = (self._name, (self._timeout,))
+        ordered, ready, unordered = self._ordered, self._ready, self._ready_unordered
+        running, limit = self._running, self._max
         while True:
             if me._state is DOOMED:
                 raise me._exit_now(call)
             if self._timeout_exit:
                 await self.aclose()
                 raise TaskExit("timeout", call)
-            if self._ordered:  # a ready result is returned without pulling more input
-                result = self._ready.pop(self._next, _NOTHING)
+            if ordered:  # a ready result is returned without pulling more input
+                result = ready.pop(self._next, _NOTHING)
                 if result is not _NOTHING:
                     self._next += 1
                     yield result
                     continue
-            elif self._ready_unordered:
-                yield self._ready_unordered.popleft()
+            elif unordered:
+                yield unordered.popleft()
                 continue
-            if not self._exhausted and len(self._running) < self._max:
+            if not self._exhausted and len(running) < limit:
                 try:
                     if self._aiter is None:
                         self._fill()
@@ -186,7 +191,7 @@ class TaskStream(Generic[T]):
                     await self.aclose()
                     raise
                 continue
-            if not self._running:
+            if not running:
                 self._end()
                 return
             waiter = self._waiter = self._loop.create_future()  # type: ignore[union-attr]
@@ -252,40 +257,40 @@ class TaskStream(Generic[T]):
 
     def _fill(self) -> None:
         """Pull items and start their tasks until max_concurrency run or the input ends."""
-        it = self._iter
-        assert it is not None
-        while len(self._running) < self._max:
+        it, running, limit = self._iter, self._running, self._max
+        consumer, loop = self._consumer, self._loop
+        assert it is not None and consumer is not None and loop is not None
+        start_one = self._start_one
+        while len(running) < limit:
             try:
                 item = next(it)
             except StopIteration:
                 self._exhausted = True
                 return
-            self._start_one(item)
+            start_one(item, consumer, loop)
 
     async def _fill_async(self) -> None:
-        it = self._aiter
-        assert it is not None
+        it, consumer, loop = self._aiter, self._consumer, self._loop
+        assert it is not None and consumer is not None and loop is not None
         while len(self._running) < self._max and self._state is _State.RUNNING:
             try:
                 item = await anext(it)
             except StopAsyncIteration:
                 self._exhausted = True
                 return
-            self._start_one(item)
+            self._start_one(item, consumer, loop)
             if (self._next in self._ready) if self._ordered else self._ready_unordered:
                 return  # a result is ready: hand it out before pulling more
 
-    def _start_one(self, item: Any) -> None:
+    def _start_one(self, item: Any, consumer: Proc, loop: asyncio.AbstractEventLoop) -> None:
         index = self._started
         self._started = index + 1
-        loop = self._loop
-        assert loop is not None and self._consumer is not None
         if self._zip:
             self._inputs[index] = item
         if self._spawn is None:
-            task = Task._spawn(self._consumer, self._fn, (item,), self._runner, loop, self)
+            task = Task._spawn(consumer, self._fn, (item,), self._runner, loop, self)
         else:
-            task = self._spawn(self._consumer, self._fn, item, loop, self)
+            task = self._spawn(consumer, self._fn, item, loop, self)
         if task._reply is CLOSED:  # it ended already, inside spawn (an eager task factory)
             return
         self._running[task] = index
@@ -318,7 +323,7 @@ class TaskStream(Generic[T]):
         if self._state is _State.CLOSED:
             result: Ok[Any] | Exit | None = None  # killed by aclose(): nobody wants it
         elif reply is REPLIED:
-            result = Ok(value)
+            result = make_ok(value)
         elif task in self._timed_out:
             self._timed_out.discard(task)
             if not self._kill_on_timeout:
