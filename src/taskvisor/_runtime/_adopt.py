@@ -14,7 +14,7 @@ import warnings
 from .._errors import TaskExit
 from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, Proc, live
 
-__all__ = ["Adopted", "current", "current_in", "current_or_none", "running_loop"]
+__all__ = ["Adopted", "current", "current_in", "running_loop"]
 
 
 class Adopted(Proc):
@@ -114,12 +114,3 @@ def current() -> Proc:
     if proc is None:
         proc = Adopted.adopt(aio)
     return proc
-
-
-def current_or_none() -> Proc | None:
-    """The current process if there is one, without adopting anything."""
-    try:
-        aio = asyncio.current_task()
-    except RuntimeError:
-        return None
-    return None if aio is None else live.get(aio)

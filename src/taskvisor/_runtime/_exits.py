@@ -49,6 +49,3 @@ class ExitInbox:
         """A future resolved by the next `put`."""
         self._waiter = asyncio.get_running_loop().create_future()
         return self._waiter
-
-    def __len__(self) -> int:
-        return len(self._queue)

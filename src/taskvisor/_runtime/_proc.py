@@ -327,12 +327,6 @@ class Proc:
         elif type(links) is set:
             links.discard(other)
 
-    def _linked(self) -> list[Proc]:
-        links = self._links
-        if links is None:
-            return []
-        return list(links) if type(links) is set else [links]  # type: ignore[list-item]
-
     def _on_linked_exit(self, source: Proc, reason: ExitReason) -> None:
         links = self._links
         if links is source:
@@ -371,14 +365,11 @@ class Proc:
 
     def _exit_now(self, call: tuple[str, tuple[Any, ...]] | None = None) -> TaskExit:
         """The TaskExit a doomed process gets from any taskvisor call; gives back our cancels."""
-        self._give_back_cancels()
-        return TaskExit(self._reason, call)
-
-    def _give_back_cancels(self) -> None:
         if self._cancels and self._aio is not None:
             for _ in range(self._cancels):
                 self._aio.uncancel()
             self._cancels = 0
+        return TaskExit(self._reason, call)
 
     def __repr__(self) -> str:
         fn = "" if self._fn is None else f" {describe_fn(self._fn)}"
