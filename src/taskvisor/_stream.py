@@ -320,12 +320,15 @@ class TaskStream(Generic[T]):
         task._reply = CLOSED
         task._value = None
         item = self._inputs.pop(index, None) if self._zip else None
+        timed_out = False
+        if self._timed_out and task in self._timed_out:  # rare: one set test per item
+            self._timed_out.discard(task)  # also when its reply beat the kill
+            timed_out = True
         if self._state is _State.CLOSED:
             result: Ok[Any] | Exit | None = None  # killed by aclose(): nobody wants it
         elif reply is REPLIED:
             result = make_ok(value)
-        elif task in self._timed_out:
-            self._timed_out.discard(task)
+        elif timed_out:
             if not self._kill_on_timeout:
                 self._timeout_exit = True
                 result = None
@@ -344,13 +347,18 @@ class TaskStream(Generic[T]):
             wake(self._waiter)
 
     def _propagate(self, reason: ExitReason) -> None:
-        """A linked task crashed and the consumer does not trap exits: all die of it."""
+        """A linked task crashed and the consumer does not trap exits: all die of it.
+
+        Once: the others then die of the same reason and find the link already cut.
+        """
+        link = self._link
+        if link is None or self._consumer is None:
+            return
+        self._link = None
         for other in list(self._running):
             other._doom(reason)
-        link = self._link
-        if link is not None and self._consumer is not None:
-            link._unlink(self._consumer)
-            self._consumer._signal(link, reason)
+        link._unlink(self._consumer)
+        self._consumer._signal(link, reason)
 
     def _halt(self, reason: ExitReason) -> None:
         """The consumer died: linked tasks die with it (not of a normal exit); nolink run on."""
