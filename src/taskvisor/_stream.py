@@ -30,9 +30,9 @@ from collections.abc import (
 from typing import Any, Generic, TypeVar
 
 from ._errors import TaskExit
+from ._executors import ExecutorArg, Runner, runner_for
 from ._runtime._adopt import current
 from ._runtime._proc import DOOMED, RUNNING, Proc, is_normal
-from ._runtime._runners import Runner, runner_for
 from ._runtime._suspend import suspend, wake
 from ._task import CLOSED, REPLIED, Task
 from ._types import Exit, ExitReason, Ok, make_ok
@@ -446,7 +446,7 @@ def build_stream(
     timeout: Any,
     on_timeout: str,
     zip_input_on_exit: bool,
-    executor: str | None,
+    executor: ExecutorArg,
 ) -> TaskStream[Any]:
     """`Task.async_stream`: tasks monitored by the stream, linked to the consumer."""
     _check_items(items)

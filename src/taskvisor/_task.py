@@ -34,10 +34,10 @@ from typing import (
 )
 
 from ._errors import NotOwnerError, TaskExit
+from ._executors import ExecutorArg, Runner, runner_for
 from ._runtime._adopt import current, current_in, running_loop
 from ._runtime._pid import Pid
 from ._runtime._proc import DEAD, DOOMED, Proc
-from ._runtime._runners import Runner, runner_for
 from ._types import Exit, ExitReason, Ok, ShutdownTimeout, Timeout
 from ._validate import check_choice, check_fn, check_timeout, describe_fn
 
@@ -176,7 +176,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     def async_(
         fn: Callable[[Unpack[Ts]], Coroutine[Any, Any, R]],
         *args: *Ts,
-        executor: Literal["loop", "thread"] | None = None,
+        executor: ExecutorArg = None,
     ) -> Task[R]: ...
 
     @overload
@@ -184,24 +184,25 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     def async_(
         fn: Callable[[Unpack[Ts]], R],
         *args: *Ts,
-        executor: Literal["loop", "thread"] | None = None,
+        executor: ExecutorArg = None,
     ) -> Task[R]: ...
 
     @staticmethod
     def async_(
         fn: Callable[[Unpack[Ts]], Any],
         *args: *Ts,
-        executor: Literal["loop", "thread"] | None = None,
+        executor: ExecutorArg = None,
     ) -> Task[Any]:
         """Start ``fn(*args)`` as a task linked to and monitored by the caller; await it later.
 
         A coroutine function runs on the loop; a plain function runs in a thread, so it never
-        blocks the loop (``executor="loop"`` or ``"thread"`` overrides). The task must be
+        blocks the loop. ``executor=`` overrides: ``"loop"``, ``"thread"``, ``"process"`` (a
+        worker process that a kill can stop) or an `Executor` object. The task must be
         collected with `await_` (or `yield_`, `ignore`, `shutdown`) by this caller only.
 
         Raises:
             TypeError: `fn` is not callable (or is a coroutine object: pass ``fn, *args``).
-            ValueError: `executor` is not ``"loop"``, ``"thread"`` or None.
+            ValueError, TypeError: `executor` is not a place's name, an `Executor` or None.
             TaskExit: the caller's own exit was already decided by a signal.
 
         Cancellation: the task is linked to the caller. If the caller exits abnormally
@@ -220,7 +221,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     def start(
         fn: Callable[[Unpack[Ts]], object],
         *args: *Ts,
-        executor: Literal["loop", "thread"] | None = None,
+        executor: ExecutorArg = None,
     ) -> Pid:
         """Fire and forget: run ``fn(*args)`` in a process that is neither linked nor monitored.
 
@@ -242,7 +243,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     def start_link(
         fn: Callable[[Unpack[Ts]], object],
         *args: *Ts,
-        executor: Literal["loop", "thread"] | None = None,
+        executor: ExecutorArg = None,
     ) -> Pid:
         """Run ``fn(*args)`` in a process linked to the caller, for side effects (no reply).
 
@@ -469,7 +470,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         timeout: Timeout = 5.0,
         on_timeout: Literal["exit", "kill_task"] = "exit",
         zip_input_on_exit: bool = False,
-        executor: Literal["loop", "thread"] | None = None,
+        executor: ExecutorArg = None,
     ) -> TaskStream[R]: ...
 
     @overload
@@ -483,7 +484,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         timeout: Timeout = 5.0,
         on_timeout: Literal["exit", "kill_task"] = "exit",
         zip_input_on_exit: bool = False,
-        executor: Literal["loop", "thread"] | None = None,
+        executor: ExecutorArg = None,
     ) -> TaskStream[R]: ...
 
     @staticmethod
@@ -496,7 +497,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         timeout: Timeout = 5.0,
         on_timeout: Literal["exit", "kill_task"] = "exit",
         zip_input_on_exit: bool = False,
-        executor: Literal["loop", "thread"] | None = None,
+        executor: ExecutorArg = None,
     ) -> TaskStream[Any]:
         """Run ``fn(item)`` for each item, at most `max_concurrency` at a time; yield results.
 
@@ -535,7 +536,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         )
 
 
-def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: str | None, link: bool) -> Pid:
+def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: ExecutorArg, link: bool) -> Pid:
     runner = runner_for(fn, executor)
     loop = running_loop()
     caller = current_in(loop)

@@ -1,0 +1,88 @@
+"""The executor interface: where a process's function runs, and how it is stopped there.
+
+An executor starts a call and hands back a `Call`: a future for its result and two ways to
+stop it, politely (`stop`: the call may still finish) and by force (`kill`: the strongest
+stop the place allows). `drive` maps taskvisor's stops onto those two: an exit signal
+(``"shutdown"``) is a polite stop, a kill is a forced one, and anyone else's cancel is a
+forced stop that passes on.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from .._runtime._proc import DOOMED, live
+
+__all__ = ["Call", "Executor", "drive"]
+
+
+class Call(Protocol):
+    """One function call running somewhere."""
+
+    future: asyncio.Future[Any]
+    """Resolves with the call's value, or raises its exception, on the caller's loop."""
+
+    def stop(self) -> None:
+        """Ask the call to stop (a cancel, an interrupt); it may still finish."""
+
+    def kill(self) -> None:
+        """Stop the call now, by force where the place allows it; never blocks.
+
+        Where force is impossible (a thread), the call is abandoned: its result is dropped
+        and a warning names the process.
+        """
+
+
+class Executor(abc.ABC):
+    """Where functions run: a thread pool, a process pool, or your own.
+
+    Subclass it and implement `start`; pass an instance as ``executor=`` to any function that
+    starts tasks, or to ``TaskSupervisor(executor=...)`` as the default for its children.
+
+    Cancellation: taskvisor calls `Call.stop` when the process is asked to exit (exit
+    ``"shutdown"``), and `Call.kill` when it is killed (``"brutal_kill"``, a shutdown timeout,
+    ``on_timeout="kill_task"``) or cancelled from outside taskvisor.
+    """
+
+    name: str = "executor"
+
+    @abc.abstractmethod
+    def start(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Call:
+        """Start ``fn(*args)`` and return the running call (called on the event loop)."""
+
+    async def run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """Run ``fn(*args)`` here on behalf of the current process and return its value.
+
+        Cancellation: see `drive`.
+        """
+        return await drive(self.start(fn, args))
+
+
+async def drive(call: Call) -> Any:
+    """Await `call` as the current process, turning taskvisor's stops into `stop`/`kill`.
+
+    Cancellation: a polite exit signal (the process is doomed with a reason other than
+    ``"killed"``) calls `Call.stop` and goes on waiting, since the process's fate is sealed
+    and it ends when the call does (or when the kill that follows a shutdown timeout comes).
+    A kill, or anyone else's cancel, calls `Call.kill` and the cancel goes on.
+    """
+    future = call.future
+    me = live.get(asyncio.current_task())  # type: ignore[arg-type]
+    seen = 0  # our cancels already answered with a polite stop
+    while True:
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if me is not None and me._state is DOOMED and me._cancels > seen:
+                seen = me._cancels
+                if me._reason != "killed":
+                    call.stop()
+                    continue
+            call.kill()
+            raise
+        except GeneratorExit:  # the process's coroutine is being closed by a kill
+            call.kill()
+            raise

@@ -1,0 +1,62 @@
+"""Choosing where a process's function runs, once, at spawn.
+
+`runner_for` returns ``None`` for "await the coroutine function directly in the process's own
+task" (the fast path), or a coroutine function ``runner(fn, args)`` that runs it elsewhere.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, Literal, TypeAlias
+
+from .._validate import check_fn
+from ._base import Executor
+from ._loop import LoopExecutor, is_coroutine_function, on_loop
+from ._thread import default_thread_pool
+
+__all__ = ["ExecutorArg", "Runner", "check_executor", "runner_for"]
+
+ExecutorArg: TypeAlias = Literal["loop", "thread", "process"] | Executor | None
+"""The ``executor=`` option: a place by name, an executor object, or None for the default
+(coroutine functions on the loop, plain functions in the shared thread pool)."""
+
+Runner: TypeAlias = Callable[[Callable[..., Any], tuple[Any, ...]], Any]
+
+_CO_COROUTINE = inspect.CO_COROUTINE
+_NAMES = ("loop", "thread", "process")
+
+
+def check_executor(executor: Any, name: str = "executor") -> ExecutorArg:
+    """Refuse anything but a place's name, an `Executor` or None, naming the argument."""
+    if executor is None or isinstance(executor, Executor):
+        return executor
+    if isinstance(executor, str) and executor in _NAMES:
+        return executor  # type: ignore[return-value]
+    raise ValueError(
+        f"{name} must be 'loop', 'thread', 'process', an Executor or None, got {executor!r}"
+    )
+
+
+def runner_for(fn: Callable[..., Any], executor: ExecutorArg) -> Runner | None:
+    """Check `fn` and `executor` and pick how `fn` runs (None: await it in the process)."""
+    if executor is None:
+        code = getattr(fn, "__code__", None)
+        if code is not None and code.co_flags & _CO_COROUTINE:
+            return None  # the hot path: a plain coroutine function
+    else:
+        check_executor(executor)
+    check_fn(fn)
+    if executor is None or executor == "loop" or isinstance(executor, LoopExecutor):
+        if is_coroutine_function(fn):
+            return None
+        return on_loop if executor is not None else default_thread_pool().run
+    if executor == "thread":
+        return default_thread_pool().run
+    if executor == "process":
+        from ._process import default_process_pool
+
+        return default_process_pool().run
+    assert isinstance(executor, Executor)
+    runner: Runner = executor.run
+    return runner
