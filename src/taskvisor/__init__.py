@@ -4,16 +4,20 @@ Spawn work, await it with a timeout, poll it, shut it down, and stream over inpu
 bounded concurrency, with Elixir's semantics: processes, links, monitors and exit reasons.
 """
 
-from ._child_spec import ChildSpec
+from ._child_spec import ChildInfo, ChildSpec
 from ._errors import MaxChildrenError, NotOwnerError, TaskExit, TaskTimeout
+from ._executors import Executor, ThreadPool
 from ._process import Process
 from ._runtime._pid import Pid
 from ._stream import TaskStream
+from ._supervisors._task_supervisor import TaskSupervisor
 from ._task import Task
 from ._types import Exit, ExitReason, Ok
 
 __all__ = [
+    "ChildInfo",
     "ChildSpec",
+    "Executor",
     "Exit",
     "ExitReason",
     "MaxChildrenError",
@@ -24,7 +28,9 @@ __all__ = [
     "Task",
     "TaskExit",
     "TaskStream",
+    "TaskSupervisor",
     "TaskTimeout",
+    "ThreadPool",
 ]
 
 for _name in __all__:

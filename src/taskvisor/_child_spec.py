@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Hashable
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ._types import ShutdownTimeout
 from ._validate import check_choice, check_timeout
 
-__all__ = ["ChildSpec", "Restart"]
+__all__ = ["ChildInfo", "ChildSpec", "Restart"]
 
 Restart = Literal["permanent", "transient", "temporary"]
 
@@ -42,3 +42,16 @@ class ChildSpec:
     def replace(self, **changes: Any) -> ChildSpec:
         """A copy with `changes` applied (and validated), like ``Supervisor.child_spec/2``."""
         return dataclasses.replace(self, **changes)
+
+
+class ChildInfo(NamedTuple):
+    """One row of ``which_children``, as Elixir's ``{id, child, type, modules}``.
+
+    `pid` is None for a child that is not running (a ``"transient"`` child that ended
+    normally, or one being restarted).
+    """
+
+    id: Hashable
+    pid: Any
+    type: Literal["worker", "supervisor"]
+    modules: list[Any]

@@ -206,11 +206,12 @@ class Process:
         """The processes that spawned the caller, nearest first (Elixir's ``$ancestors``).
 
         For tasks started with `Task` functions the spawner is the caller, so this equals
-        `callers`.
+        `callers`; a supervised task's spawner is its supervisor, so its ancestors start with
+        the supervisor and go on with the supervisor's own.
 
         Cancellation: not a wait; nothing to cancel.
         """
-        return [p._get_pid() for p in current()._callers()]
+        return [p._get_pid() for p in current()._ancestors()]
 
 
 def _trapping(proc: Proc) -> bool:

@@ -447,8 +447,12 @@ def build_stream(
     on_timeout: str,
     zip_input_on_exit: bool,
     executor: ExecutorArg,
+    spawn_with: Callable[[Runner | None], Spawn] | None = None,
+    linked: bool = True,
+    name: str = "Task.async_stream",
 ) -> TaskStream[Any]:
-    """`Task.async_stream`: tasks monitored by the stream, linked to the consumer."""
+    """Check everything, then build the stream: plain `Task`s monitored by the stream, or
+    the tasks that ``spawn_with(runner)`` starts (a supervisor's); `linked` to the consumer."""
     _check_items(items)
     runner: Runner | None = runner_for(fn, executor)  # checks fn and executor too
     max_concurrency, checked_timeout = validate_stream_options(
@@ -457,11 +461,13 @@ def build_stream(
     return TaskStream(
         items,
         fn,
-        None,
+        None if spawn_with is None else spawn_with(runner),
         runner=runner,
         max_concurrency=max_concurrency,
         ordered=ordered,
         timeout=checked_timeout,
         on_timeout=on_timeout,
         zip_input_on_exit=zip_input_on_exit,
+        linked=linked,
+        name=name,
     )

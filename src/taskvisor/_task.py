@@ -104,14 +104,18 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         loop: asyncio.AbstractEventLoop,
         waiter: Any = None,
         link: bool = False,
+        parent: Proc | None = None,
     ) -> Task[Any]:
-        """Start `fn(*args)` as a task monitored by `owner`, and linked to it if `link`."""
+        """Start `fn(*args)` as a task monitored by `owner`, and linked to it if `link`.
+
+        `parent` is the spawner when it is not the owner (a supervisor).
+        """
         task: Task[Any] = cls.__new__(cls)
         task._owner = owner
         task._reply = LISTENING
         task._value = None
         task._waiter = waiter
-        task._setup(fn, args, owner, runner, loop, owner if link else None)
+        task._setup(fn, args, owner, runner, loop, owner if link else None, parent)
         return task
 
     def _deliver(self, reason: ExitReason, replied: bool, value: Any) -> None:

@@ -85,6 +85,7 @@ class Proc:
         "_exits",
         "_fn",
         "_links",
+        "_parent",
         "_pid",
         "_reason",
         "_runner",
@@ -102,6 +103,7 @@ class Proc:
     _exits: ExitInbox | None  # trap_exit flag and its queue, made on first use
     _fn: Callable[..., Any] | None
     _links: Proc | set[Proc] | None  # one link needs no set
+    _parent: Proc | None  # who spawned it, when not its caller (a supervisor): $ancestors
     _pid: int  # the pid's number, drawn on first use (0: none yet); Pid objects are made on demand
     _reason: ExitReason
     _runner: Callable[[Callable[..., Any], tuple[Any, ...]], Any] | None
@@ -116,6 +118,7 @@ class Proc:
         runner: Callable[[Callable[..., Any], tuple[Any, ...]], Any] | None,
         loop: asyncio.AbstractEventLoop | None = None,
         link: Proc | None = None,
+        parent: Proc | None = None,
     ) -> None:
         """Fill in a new record; link it to `link`; with a `loop`, start it there.
 
@@ -132,6 +135,7 @@ class Proc:
         self._links = link  # linked before it starts: an eager task factory may finish it
         if link is not None:
             link._add_link(self)
+        self._parent = parent
         self._pid = 0
         self._reason = None
         self._runner = runner
@@ -361,6 +365,15 @@ class Proc:
         while caller is not None:
             chain.append(caller)
             caller = caller._caller
+        return chain
+
+    def _ancestors(self) -> list[Proc]:
+        """Who spawned it, and who spawned that, nearest first (Elixir's ``$ancestors``)."""
+        chain = []
+        proc = self._parent or self._caller
+        while proc is not None:
+            chain.append(proc)
+            proc = proc._parent or proc._caller
         return chain
 
     def _exit_now(self, call: tuple[str, tuple[Any, ...]] | None = None) -> TaskExit:

@@ -28,9 +28,14 @@ def begin_stop(proc: Proc, source: Proc | None, shutdown: ShutdownTimeout) -> No
 
 
 async def stop(
-    me: Proc, proc: Proc, shutdown: ShutdownTimeout, call: tuple[str, tuple[Any, ...]]
+    me: Proc,
+    proc: Proc,
+    shutdown: ShutdownTimeout,
+    call: tuple[str, tuple[Any, ...]],
+    source: Proc | None = None,
 ) -> ExitReason:
-    """Stop `proc` as its shutdown spec says and return the reason it died with."""
+    """Stop `proc` as its shutdown spec says (the signal from `source`, by default `me`) and
+    return the reason it died with."""
     if proc._state is not DEAD:
         died: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -39,7 +44,7 @@ async def stop(
                 died.set_result(None)
 
         proc._watch(on_death)
-        begin_stop(proc, me, shutdown)
+        begin_stop(proc, me if source is None else source, shutdown)
         try:
             await suspend(me, died, call)
         finally:

@@ -1,0 +1,1 @@
+"""Supervisors: `TaskSupervisor` (dynamic, of tasks), `Supervisor` (static trees), the runner."""

@@ -1,0 +1,262 @@
+"""What every supervisor is: a process that owns children, restarts them and stops them in order.
+
+A supervisor is a process of its own (an asyncio task with a pid, links and a registered
+name). It traps its children's exits: a child's exit reaches `_child_exited` at once, inside
+the child's last step, never as a signal that could stop the supervisor. Its parent (the
+process that started it) is linked: if the parent exits, for any reason, the supervisor stops.
+
+Stopping is orderly: the reason is fixed first (state DOOMED, no cancel), then the
+supervisor's own task stops the children, each with exit ``"shutdown"`` and a kill after its
+``shutdown`` seconds, and only then dies with that reason, which its links receive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Hashable, Iterable
+from typing import Any, TypeVar
+
+from .._errors import TaskExit
+from .._reports import logger
+from .._runtime._adopt import current, current_in, running_loop
+from .._runtime._proc import DEAD, DOOMED, RUNNING, SPAWNED, Proc, is_normal
+from .._runtime._suspend import suspend, wake
+from .._types import ExitReason, ShutdownTimeout
+from ._intensity import RestartIntensity
+from ._registry import register, unregister, whereis
+
+__all__ = ["SupervisorProcess", "is_clean_exit", "resolve"]
+
+
+def is_clean_exit(reason: ExitReason) -> bool:
+    """The exits after which a ``"transient"`` child is not restarted (Elixir's rule)."""
+    if isinstance(reason, str):
+        return reason == "normal" or reason == "shutdown"
+    return isinstance(reason, tuple) and len(reason) == 2 and reason[0] == "shutdown"
+
+
+class SupervisorProcess(Proc):
+    """The process record shared by `TaskSupervisor` and `Supervisor`."""
+
+    __slots__ = ("_intensity", "_loop", "_name", "_stop_asked", "_up")
+
+    _intensity: RestartIntensity
+    _loop: asyncio.AbstractEventLoop | None  # None until started
+    _name: Hashable | None
+    _stop_asked: asyncio.Future[None]
+    _up: asyncio.Future[None]
+
+    # -- subclass hooks -------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        """The supervisor's life once up: return when it has stopped its children."""
+        raise NotImplementedError
+
+    def _is_child(self, proc: Proc) -> bool:
+        raise NotImplementedError
+
+    def _child_exited(self, child: Proc, reason: ExitReason) -> None:
+        raise NotImplementedError
+
+    def _shutdown_of(self, child: Proc) -> ShutdownTimeout:
+        raise NotImplementedError
+
+    # -- starting -------------------------------------------------------------------------
+
+    async def _boot(self, link: bool, call: tuple[str, tuple[Any, ...]]) -> None:
+        """Start the supervisor's own process (linked to the caller) and wait until it runs."""
+        if self._loop is not None:
+            raise RuntimeError(f"{self!r} was already started; a supervisor starts once")
+        loop = running_loop()
+        caller = current_in(loop)
+        if caller._state is DOOMED:
+            raise caller._exit_now(call)
+        name = self._name
+        if name is not None:
+            register(name, self)
+        self._loop = loop
+        self._up = loop.create_future()
+        self._stop_asked = loop.create_future()
+        self._setup(self._serve, (), caller, None, loop, caller if link else None)
+        await suspend(caller, self._up, call)
+
+    async def _serve(self) -> None:
+        if not self._up.done():
+            self._up.set_result(None)
+        await self._run()
+
+    def _live(self, call: tuple[str, tuple[Any, ...]]) -> SupervisorProcess:
+        """This supervisor, if it can take a request now; else exit ``"noproc"``."""
+        if self._loop is None:
+            raise RuntimeError(
+                f"{self!r} is not started: use `async with` or {type(self).__name__}.start_link"
+            )
+        if self._state is not RUNNING:
+            raise TaskExit("noproc", call)
+        return self
+
+    @property
+    def pid(self) -> Any:
+        """The supervisor's process id."""
+        if self._loop is None:
+            raise RuntimeError(f"{type(self).__name__} {self._name!r} is not started")
+        return self._get_pid()
+
+    @property
+    def name(self) -> Hashable | None:
+        """The name it is registered under, or None."""
+        return self._name
+
+    # -- signals: a supervisor traps exits -------------------------------------------------
+
+    def _on_linked_exit(self, source: Proc, reason: ExitReason) -> None:
+        self._remove_link(source)
+        if self._is_child(source):
+            self._child_exited(source, reason)
+        elif source is self._caller or not is_normal(reason):
+            self._ask_stop(reason)  # the parent exited (any reason), or a linked crash
+
+    def _signal(self, source: Proc | None, reason: ExitReason) -> None:
+        if not is_normal(reason):
+            self._ask_stop(reason)
+
+    def _doom(self, reason: ExitReason) -> None:
+        self._ask_stop(reason)
+
+    def _ask_stop(self, reason: ExitReason) -> None:
+        """Fix the exit reason and wake the supervisor's task to stop its children."""
+        state = self._state
+        if state is not RUNNING and state is not SPAWNED:
+            return
+        self._state = DOOMED
+        self._reason = reason
+        if not self._stop_asked.done():
+            self._stop_asked.set_result(None)
+
+    def _finish(self, reason: ExitReason, **kwargs: Any) -> None:
+        if self._name is not None:
+            unregister(self._name, self)
+        super()._finish(reason, **kwargs)
+
+    def _too_many_restarts(self) -> bool:
+        """Count a restart now; past the limit, log it and stop with ``"shutdown"``."""
+        assert self._loop is not None
+        if self._intensity.allow(self._loop.time()):
+            return False
+        logger.error(
+            "%r reached its maximum restart intensity (%r) and shuts down",
+            self,
+            self._intensity,
+            extra={"supervisor": self._get_pid(), "reason": "reached_max_restart_intensity"},
+        )
+        self._ask_stop("shutdown")
+        return True
+
+    # -- stopping -------------------------------------------------------------------------
+
+    async def stop(self, reason: ExitReason = "normal") -> None:
+        """Stop the supervisor: its children first (each within its shutdown), then itself.
+
+        Returns once it is dead; a supervisor already dead is left alone. Its links receive
+        `reason` (so a ``"normal"`` stop, the default, stops nobody else).
+
+        Raises:
+            TaskExit: the caller's own exit was already decided by a signal.
+
+        Cancellation: the stop goes on if the caller is interrupted; it is bounded by the
+        children's shutdown times plus a 0.1 s grace per kill (a ``None`` shutdown waits).
+        """
+        sup = resolve(self, SupervisorProcess, (f"{type(self).__name__}.stop", (self, reason)))
+        me = current()
+        call = (f"{type(sup).__name__}.stop", (sup, reason))
+        if me._state is DOOMED:
+            raise me._exit_now(call)
+        if sup._state is DEAD or sup._loop is None:
+            return
+        died = sup._loop.create_future()
+        sup._watch(lambda _: wake(died))
+        sup._ask_stop(reason)
+        await suspend(me, died, call)
+
+    async def _stop_children(self, children: list[Proc], concurrently: bool) -> None:
+        """Stop `children` (all at once, or one by one in the order given) within their
+        shutdown times; warn, naming them, about the ones that had to be killed."""
+        killed: list[Proc] = []
+        timers = []
+        if concurrently:
+            timers = [self._stop_one(child, killed) for child in children]
+            await _until_dead(children)
+        else:
+            for child in children:
+                timer = self._stop_one(child, killed)
+                await _until_dead([child])
+                if timer is not None:
+                    timer.cancel()
+        for timer in timers:
+            if timer is not None:
+                timer.cancel()
+        if killed:
+            warnings.warn(
+                f"{self!r} had to kill {len(killed)} child(ren) that did not stop within "
+                f"their shutdown time: {', '.join(map(repr, killed))}",
+                RuntimeWarning,
+                stacklevel=1,
+            )
+
+    def _stop_one(self, child: Proc, killed: list[Proc]) -> asyncio.TimerHandle | None:
+        shutdown = self._shutdown_of(child)
+        if shutdown == "brutal_kill":
+            child._kill()
+            return None
+        child._signal(self, "shutdown")
+        if shutdown is None or child._state is DEAD:
+            return None
+
+        def kill() -> None:
+            if child._state is not DEAD:
+                killed.append(child)
+                child._kill()
+
+        assert self._loop is not None and not isinstance(shutdown, str)
+        return self._loop.call_later(shutdown, kill)
+
+    def __repr__(self) -> str:
+        kind = type(self).__name__
+        if self._loop is None:
+            return f"<{kind} name={self._name!r} not started>"
+        name = "" if self._name is None else f" name={self._name!r}"
+        return f"<{kind} {self._get_pid()!r}{name} {self._state.value}>"
+
+
+async def _until_dead(procs: Iterable[Proc]) -> None:
+    """Wait until every process in `procs` is dead."""
+    pending = [p for p in procs if p._state is not DEAD]
+    if not pending:
+        return
+    done = asyncio.get_running_loop().create_future()
+    left = len(pending)
+
+    def on_death(_: Proc) -> None:
+        nonlocal left
+        left -= 1
+        if left == 0 and not done.done():
+            done.set_result(None)
+
+    for proc in pending:
+        proc._watch(on_death)
+    await done
+
+
+S = TypeVar("S", bound=SupervisorProcess)
+
+
+def resolve(sup: object, kind: type[S], call: tuple[str, tuple[Any, ...]]) -> S:
+    """A `kind` of supervisor from its handle or its registered name."""
+    if not isinstance(sup, SupervisorProcess):
+        if not isinstance(sup, Hashable):
+            raise TypeError(f"supervisor must be a {kind.__name__} or its name, got {sup!r}")
+        sup = whereis(sup, call)
+    if not isinstance(sup, kind):
+        raise TypeError(f"{sup!r} is not a {kind.__name__}")
+    return sup

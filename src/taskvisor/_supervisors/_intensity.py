@@ -1,0 +1,46 @@
+"""Restart intensity: at most `max_restarts` restarts within any `max_seconds` window."""
+
+from __future__ import annotations
+
+import collections
+
+from .._validate import check_timeout
+
+__all__ = ["RestartIntensity", "check_intensity"]
+
+
+def check_intensity(max_restarts: object, max_seconds: object) -> tuple[int, float]:
+    """Validate the pair at call time, naming the argument (Elixir: invalid_intensity/period)."""
+    if isinstance(max_restarts, bool) or not isinstance(max_restarts, int):
+        raise TypeError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
+    if max_restarts < 0:
+        raise ValueError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
+    seconds = check_timeout(max_seconds, "max_seconds")
+    if seconds is None or seconds <= 0:
+        raise ValueError(f"max_seconds must be a number of seconds > 0, got {max_seconds!r}")
+    return max_restarts, seconds
+
+
+class RestartIntensity:
+    """The times of recent restarts, oldest first; a restart beyond the limit is refused."""
+
+    __slots__ = ("_max_restarts", "_max_seconds", "_times")
+
+    def __init__(self, max_restarts: int, max_seconds: float) -> None:
+        self._max_restarts = max_restarts
+        self._max_seconds = max_seconds
+        self._times: collections.deque[float] = collections.deque()
+
+    def allow(self, now: float) -> bool:
+        """Count a restart at `now`; False if that makes more than `max_restarts` in the window.
+
+        As Elixir's supervisors: restarts are kept while ``now <= then + max_seconds``.
+        """
+        times = self._times
+        times.append(now)
+        while times[0] + self._max_seconds < now:
+            times.popleft()
+        return len(times) <= self._max_restarts
+
+    def __repr__(self) -> str:
+        return f"{self._max_restarts} restarts in {self._max_seconds} s"

@@ -1,0 +1,546 @@
+"""TaskSupervisor: Elixir's ``Task.Supervisor``, a dynamic supervisor of tasks.
+
+Fire-and-forget work that is kept (`start_child`, restarted per its ``restart``), tasks
+whose result you await (`async_`, `async_nolink`), and streams (`async_stream`,
+`async_stream_nolink`), all bounded by ``max_children`` and stopped cleanly with the
+supervisor. Every function takes the supervisor or its registered name::
+
+    async with TaskSupervisor(name="MyApp.TaskSupervisor") as sup:
+        TaskSupervisor.start_child("MyApp.TaskSupervisor", send_email, user, restart="transient")
+        task = sup.async_nolink(fetch, url)
+        result = await Task.yield_(task, 5.0)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterable, Callable, Coroutine, Hashable, Iterable
+from typing import Any, Literal, TypeVar, TypeVarTuple, Unpack, final, overload
+
+from .._child_spec import ChildInfo, ChildSpec, Restart
+from .._errors import MaxChildrenError, TaskExit
+from .._executors import ExecutorArg, Runner, check_executor, runner_for
+from .._runtime._adopt import current, current_in
+from .._runtime._pid import Pid, lookup
+from .._runtime._proc import DEAD, DOOMED, Proc
+from .._runtime._stopping import stop as stop_process
+from .._stream import Spawn, TaskStream, build_stream
+from .._task import Task
+from .._types import ExitReason, ShutdownTimeout, Timeout
+from .._validate import check_choice, check_timeout
+from ._base import SupervisorProcess, is_clean_exit, resolve
+from ._intensity import RestartIntensity, check_intensity
+
+__all__ = ["TaskSupervisor"]
+
+R = TypeVar("R")
+Item = TypeVar("Item")
+Ts = TypeVarTuple("Ts")
+
+Child = tuple[Restart, ShutdownTimeout]
+"""A child's restart and shutdown (shared between children that have the same)."""
+
+_MAX_CHILDREN = (
+    "reached the maximum number of tasks for this task supervisor. The maximum number of "
+    "tasks that are allowed to run at the same time under this supervisor can be configured "
+    "with the max_children option passed to TaskSupervisor.start_link"
+)
+_MAX_CHILDREN_STREAM = (
+    _MAX_CHILDREN + ". When using async_stream or async_stream_nolink, make sure to configure "
+    "max_concurrency to be lower or equal to max_children and pay attention to whether other "
+    "tasks are also spawned under the same task supervisor."
+)
+_children_kinds: dict[tuple[Any, Any], Child] = {}
+
+
+def _child(restart: Any, shutdown: Any) -> Child:
+    """The validated (restart, shutdown) pair, shared: most children have the defaults."""
+    key = (restart, shutdown)
+    try:
+        kind = _children_kinds.get(key)
+    except TypeError:  # unhashable: validation below says what is wrong
+        kind = None
+    if kind is None:
+        check_choice(restart, "restart", ("temporary", "transient", "permanent"))
+        kind = (restart, _check_shutdown(shutdown))
+        if len(_children_kinds) < 64:
+            _children_kinds[key] = kind
+    return kind
+
+
+def _check_shutdown(shutdown: Any) -> ShutdownTimeout:
+    if isinstance(shutdown, str):
+        check_choice(shutdown, "shutdown", ("brutal_kill",))
+        return "brutal_kill"
+    return check_timeout(shutdown, "shutdown")
+
+
+@final
+class TaskSupervisor(SupervisorProcess):
+    """A supervisor of tasks (Elixir's ``Task.Supervisor``), started with `start_link` or
+    ``async with TaskSupervisor(...)``.
+
+    Args:
+        name: a name to reach it by from anywhere (any hashable, usually a string).
+        max_children: how many children may run at once (None: no limit).
+        max_restarts, max_seconds: more than `max_restarts` restarts within `max_seconds`
+            stop the supervisor with reason ``"shutdown"``.
+        executor: where its children's functions run unless a call says otherwise.
+
+    Cancellation: the supervisor is linked to the process that starts it: if that process
+    exits, for any reason, the supervisor stops its children and exits too; if the
+    supervisor exits abnormally (restart intensity: ``"shutdown"``), that process gets the
+    signal. Leaving ``async with`` stops it, children first, each within its shutdown.
+    """
+
+    __slots__ = ("_children", "_executor", "_max_children")
+
+    _children: dict[Proc, Child]
+
+    def __init__(
+        self,
+        name: Hashable | None = None,
+        *,
+        max_children: int | None = None,
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        executor: ExecutorArg = None,
+    ) -> None:
+        if max_children is not None:
+            if isinstance(max_children, bool) or not isinstance(max_children, int):
+                raise TypeError(f"max_children must be an int >= 0 or None, got {max_children!r}")
+            if max_children < 0:
+                raise ValueError(f"max_children must be an int >= 0 or None, got {max_children!r}")
+        restarts, seconds = check_intensity(max_restarts, max_seconds)
+        self._setup(None, (), None, None)
+        self._name = name
+        self._loop = None
+        self._intensity = RestartIntensity(restarts, seconds)
+        self._max_children = max_children
+        self._executor = check_executor(executor)
+        self._children = {}
+
+    @classmethod
+    async def start_link(
+        cls,
+        name: Hashable | None = None,
+        *,
+        max_children: int | None = None,
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        executor: ExecutorArg = None,
+    ) -> TaskSupervisor:
+        """Start a task supervisor linked to the caller and return it.
+
+        Raises:
+            TypeError, ValueError: a bad option (``max_restarts=-1``, ``max_seconds=0``, ...).
+            ValueError: `name` is already registered.
+            TaskExit: the caller's own exit was already decided by a signal.
+
+        Cancellation: see the class; the supervisor outlives nothing that started it.
+        """
+        sup = cls(
+            name,
+            max_children=max_children,
+            max_restarts=max_restarts,
+            max_seconds=max_seconds,
+            executor=executor,
+        )
+        await sup._boot(True, ("TaskSupervisor.start_link", (name,)))
+        return sup
+
+    async def __aenter__(self) -> TaskSupervisor:
+        await self._boot(True, ("TaskSupervisor.__aenter__", (self._name,)))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @staticmethod
+    def child_spec(
+        name: Hashable | None = None,
+        *,
+        max_children: int | None = None,
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        executor: ExecutorArg = None,
+        id: Hashable | None = None,
+    ) -> ChildSpec:
+        """A child spec that starts a task supervisor under a `Supervisor`.
+
+        As Elixir's: its id is its `name` (or `TaskSupervisor`), it is ``"permanent"``,
+        of type ``"supervisor"``, and is given all the time it needs to stop (``None``).
+
+        Raises:
+            TypeError, ValueError: a bad option, at once.
+
+        Cancellation: building a spec starts nothing.
+        """
+        check_intensity(max_restarts, max_seconds)
+        check_executor(executor)
+        start = functools.partial(
+            TaskSupervisor.start_link,
+            name,
+            max_children=max_children,
+            max_restarts=max_restarts,
+            max_seconds=max_seconds,
+            executor=executor,
+        )
+        spec_id = id if id is not None else (name if name is not None else TaskSupervisor)
+        return ChildSpec(id=spec_id, start=(start, ()), shutdown=None, type="supervisor")
+
+    # -- the children ---------------------------------------------------------------------
+
+    def start_child(
+        self: TaskSupervisor | Hashable,
+        fn: Callable[[Unpack[Ts]], object],
+        *args: *Ts,
+        restart: Literal["temporary", "transient", "permanent"] = "temporary",
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> Pid:
+        """Start ``fn(*args)`` as a child that nobody awaits; return its pid.
+
+        The child is linked only to the supervisor. ``restart``: ``"temporary"`` (never
+        restarted), ``"transient"`` (restarted after an abnormal exit, not after
+        ``"normal"``/``"shutdown"``), ``"permanent"`` (always restarted). A restarted child
+        runs the same function and arguments, with the same callers, under a new pid.
+        ``shutdown``: seconds it gets to stop before it is killed, or ``"brutal_kill"``.
+
+        Raises:
+            MaxChildrenError: the supervisor already runs ``max_children`` children.
+            TaskExit: the supervisor is not alive (reason ``"noproc"``), or the caller's own
+                exit was already decided by a signal.
+            TypeError, ValueError: bad `fn`, `restart`, `shutdown` or `executor`.
+
+        Cancellation: the child is not linked to the caller; it stops with the supervisor
+        (exit ``"shutdown"``, then a kill after `shutdown`) or with `terminate_child`.
+        """
+        call = ("TaskSupervisor.start_child", (self, fn, *args))
+        sup = self if type(self) is TaskSupervisor else resolve(self, TaskSupervisor, call)
+        kind = _child(restart, shutdown)
+        runner = runner_for(fn, sup._executor if executor is None else executor)
+        caller = sup._caller_for(call, _MAX_CHILDREN)
+        child = Proc.__new__(Proc)
+        child._setup(fn, args, caller, runner, sup._loop, sup, sup)
+        sup._adopt(child, kind)
+        return child._get_pid()
+
+    @overload
+    def async_(
+        self: TaskSupervisor | Hashable,
+        fn: Callable[[Unpack[Ts]], Coroutine[Any, Any, R]],
+        *args: *Ts,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> Task[R]: ...
+
+    @overload
+    def async_(
+        self: TaskSupervisor | Hashable,
+        fn: Callable[[Unpack[Ts]], R],
+        *args: *Ts,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> Task[R]: ...
+
+    def async_(
+        self: TaskSupervisor | Hashable,
+        fn: Callable[[Unpack[Ts]], Any],
+        *args: *Ts,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> Task[Any]:
+        """Start ``fn(*args)`` as a supervised task, linked to and monitored by the caller.
+
+        As `Task.async_`, but the task is a ``"temporary"`` child of the supervisor, stopped
+        with it within `shutdown` seconds (or ``"brutal_kill"``).
+
+        Raises:
+            MaxChildrenError: the supervisor already runs ``max_children`` children.
+            TaskExit: the supervisor is not alive (``"noproc"``), or the caller's own exit was
+                already decided by a signal.
+            TypeError, ValueError: bad `fn`, `shutdown` or `executor`.
+
+        Cancellation: as for `Task.async_`: a crash of either the task or the caller stops
+        the other; the supervisor's stop stops the task too.
+        """
+        return _start_task(self, fn, args, shutdown, executor, True, "TaskSupervisor.async_")
+
+    @overload
+    def async_nolink(
+        self: TaskSupervisor | Hashable,
+        fn: Callable[[Unpack[Ts]], Coroutine[Any, Any, R]],
+        *args: *Ts,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> Task[R]: ...
+
+    @overload
+    def async_nolink(
+        self: TaskSupervisor | Hashable,
+        fn: Callable[[Unpack[Ts]], R],
+        *args: *Ts,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> Task[R]: ...
+
+    def async_nolink(
+        self: TaskSupervisor | Hashable,
+        fn: Callable[[Unpack[Ts]], Any],
+        *args: *Ts,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> Task[Any]:
+        """Start ``fn(*args)`` as a supervised task that the caller monitors but is not linked
+        to: its crash comes back as ``Exit(reason)`` from `Task.yield_` (or `TaskExit` from
+        `Task.await_`) and never interrupts the caller.
+
+        Raises:
+            MaxChildrenError, TaskExit, TypeError, ValueError: as for `async_`.
+
+        Cancellation: the caller's exit does not stop the task; the supervisor's stop does.
+        Use ``await Task.yield_(t, timeout) or await Task.shutdown(t)`` to bound it.
+        """
+        name = "TaskSupervisor.async_nolink"
+        return _start_task(self, fn, args, shutdown, executor, False, name)
+
+    def async_stream(
+        self: TaskSupervisor | Hashable,
+        items: Iterable[Item] | AsyncIterable[Item],
+        fn: Callable[[Item], Coroutine[Any, Any, R]] | Callable[[Item], R],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: Timeout = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+        zip_input_on_exit: bool = False,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> TaskStream[R]:
+        """`Task.async_stream` with every task a ``"temporary"`` child of the supervisor.
+
+        The tasks are linked to the consumer through the stream: a crash stops the consumer
+        unless it traps exits. `shutdown` is how long each gets when the supervisor stops.
+
+        Raises:
+            TypeError, ValueError: bad options, at once (before any iteration).
+            MaxChildrenError: when iterating, the supervisor refused a task: the stream
+                closes (its running tasks are killed), then raises.
+            TaskExit: when iterating, as for `Task.async_stream`.
+
+        Cancellation: as for `Task.async_stream`; the supervisor's stop also stops the tasks.
+        """
+        name = "TaskSupervisor.async_stream"
+        return _stream(self, items, fn, shutdown, executor, True, name, max_concurrency,
+                       ordered, timeout, on_timeout, zip_input_on_exit)  # fmt: skip
+
+    def async_stream_nolink(
+        self: TaskSupervisor | Hashable,
+        items: Iterable[Item] | AsyncIterable[Item],
+        fn: Callable[[Item], Coroutine[Any, Any, R]] | Callable[[Item], R],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: Timeout = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+        zip_input_on_exit: bool = False,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> TaskStream[R]:
+        """As `async_stream`, but the tasks are not linked to the consumer: a crash is
+        yielded as ``Exit(reason)`` and never interrupts it.
+
+        Raises:
+            TypeError, ValueError, MaxChildrenError, TaskExit: as for `async_stream`.
+
+        Cancellation: closing the stream kills its running tasks; a crash of the consumer
+        leaves them running under the supervisor.
+        """
+        name = "TaskSupervisor.async_stream_nolink"
+        return _stream(self, items, fn, shutdown, executor, False, name, max_concurrency,
+                       ordered, timeout, on_timeout, zip_input_on_exit)  # fmt: skip
+
+    def children(self: TaskSupervisor | Hashable) -> list[Pid]:
+        """The pids of the running children, oldest first.
+
+        Raises:
+            TaskExit: the supervisor is not alive (``"noproc"``).
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        call = ("TaskSupervisor.children", (self,))
+        sup = resolve(self, TaskSupervisor, call)
+        if sup._state is DEAD:
+            raise TaskExit("noproc", call)
+        return [child._get_pid() for child in sup._children]
+
+    def count_children(self: TaskSupervisor | Hashable) -> dict[str, int]:
+        """``{"specs": n, "active": n, "supervisors": 0, "workers": n}``, as Elixir's.
+
+        Raises:
+            TaskExit: the supervisor is not alive (``"noproc"``).
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        count = len(TaskSupervisor.children(self))
+        return {"specs": count, "active": count, "supervisors": 0, "workers": count}
+
+    def which_children(self: TaskSupervisor | Hashable) -> list[ChildInfo]:
+        """``[ChildInfo(id=None, pid, "worker", [fn])]`` for each running child, oldest first.
+
+        Raises:
+            TaskExit: the supervisor is not alive (``"noproc"``).
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        call = ("TaskSupervisor.which_children", (self,))
+        sup = resolve(self, TaskSupervisor, call)
+        if sup._state is DEAD:
+            raise TaskExit("noproc", call)
+        return [ChildInfo(None, c._get_pid(), "worker", [c._fn]) for c in sup._children]
+
+    async def terminate_child(self: TaskSupervisor | Hashable, pid: Pid) -> None:
+        """Stop child `pid` as its shutdown says and wait until it is dead; it is not restarted.
+
+        Raises:
+            LookupError: `pid` is not a child of this supervisor (Elixir's ``:not_found``).
+            TaskExit: the supervisor is not alive (``"noproc"``), or the caller's own exit
+                was already decided by a signal.
+            TypeError: `pid` is not a Pid.
+
+        Cancellation: the kill after the child's shutdown time happens even if the caller is
+        interrupted while it waits.
+        """
+        call = ("TaskSupervisor.terminate_child", (self, pid))
+        sup = resolve(self, TaskSupervisor, call)
+        if type(pid) is not Pid:
+            raise TypeError(f"pid must be a Pid, got {pid!r}")
+        me = current()
+        if me._state is DOOMED:
+            raise me._exit_now(call)
+        if sup._state is DEAD:
+            raise TaskExit("noproc", call)
+        child = lookup(pid)
+        kind = sup._children.pop(child, None) if child is not None else None
+        if child is None or kind is None:
+            raise LookupError(f"{pid!r} is not a child of {sup!r}")
+        await stop_process(me, child, kind[1], call, source=sup)
+
+    # -- inside ---------------------------------------------------------------------------
+
+    def _caller_for(self, call: tuple[str, tuple[Any, ...]], full: str) -> Proc:
+        """The calling process, once the supervisor is known to take one more child."""
+        loop = self._live(call)._loop
+        assert loop is not None
+        caller = current_in(loop)
+        if caller._state is DOOMED:
+            raise caller._exit_now(call)
+        limit = self._max_children
+        if limit is not None and len(self._children) >= limit:
+            raise MaxChildrenError(full)
+        return caller
+
+    def _adopt(self, child: Proc, kind: Child) -> None:
+        """Count a just-spawned child (or, if it already ended inside spawn, its exit)."""
+        if child._state is DEAD:  # ended inside spawn (an eager task factory)
+            self._after_exit(child, child._reason, kind)
+        else:
+            self._children[child] = kind
+
+    async def _run(self) -> None:
+        await self._stop_asked
+        await self._stop_children(list(self._children), concurrently=True)
+
+    def _is_child(self, proc: Proc) -> bool:
+        return proc._parent is self
+
+    def _shutdown_of(self, child: Proc) -> ShutdownTimeout:
+        kind = self._children.get(child)
+        return 5.0 if kind is None else kind[1]
+
+    def _child_exited(self, child: Proc, reason: ExitReason) -> None:
+        kind = self._children.pop(child, None)
+        if kind is not None and self._state is not DOOMED:
+            self._after_exit(child, reason, kind)
+
+    def _after_exit(self, child: Proc, reason: ExitReason, kind: Child) -> None:
+        """Restart `child` if its restart says so and the intensity allows."""
+        restart = kind[0]
+        if restart == "temporary" or (restart == "transient" and is_clean_exit(reason)):
+            return
+        if self._too_many_restarts():
+            return
+        new = Proc.__new__(Proc)
+        new._setup(child._fn, child._args, child._caller, child._runner, self._loop, self, self)
+        self._adopt(new, kind)
+
+
+def _start_task(
+    sup_or_name: object,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    shutdown: Any,
+    executor: ExecutorArg,
+    link: bool,
+    name: str,
+) -> Task[Any]:
+    call = (name, (sup_or_name, fn, *args))
+    sup = resolve(sup_or_name, TaskSupervisor, call)
+    kind = _child("temporary", shutdown)
+    runner = runner_for(fn, sup._executor if executor is None else executor)
+    owner = sup._caller_for(call, _MAX_CHILDREN)
+    assert sup._loop is not None
+    task = Task._spawn(owner, fn, args, runner, sup._loop, None, link, sup)
+    if task._state is not DEAD:
+        task._link(sup)
+    sup._adopt(task, kind)
+    return task
+
+
+def _stream(
+    sup_or_name: object,
+    items: Any,
+    fn: Callable[..., Any],
+    shutdown: Any,
+    executor: ExecutorArg,
+    linked: bool,
+    name: str,
+    max_concurrency: int | None,
+    ordered: bool,
+    timeout: Any,
+    on_timeout: str,
+    zip_input_on_exit: bool,
+) -> TaskStream[Any]:
+    call = (name, (sup_or_name, items, fn))
+    sup = resolve(sup_or_name, TaskSupervisor, call)
+    if shutdown is None:  # as Elixir's streams: infinity is refused
+        raise ValueError("shutdown must be a number of seconds >= 0 or 'brutal_kill', got None")
+    kind = _child("temporary", shutdown)
+
+    def spawn_with(runner: Runner | None) -> Spawn:
+        def spawn(
+            consumer: Proc, fn: Callable[..., Any], item: Any, loop: Any, waiter: Any
+        ) -> Task[Any]:
+            sup._caller_for(call, _MAX_CHILDREN_STREAM)
+            task = Task._spawn(consumer, fn, (item,), runner, loop, waiter, False, sup)
+            if task._state is not DEAD:
+                task._link(sup)
+            sup._adopt(task, kind)
+            return task
+
+        return spawn
+
+    return build_stream(
+        items,
+        fn,
+        max_concurrency=max_concurrency,
+        ordered=ordered,
+        timeout=timeout,
+        on_timeout=on_timeout,
+        zip_input_on_exit=zip_input_on_exit,
+        executor=sup._executor if executor is None else executor,
+        spawn_with=spawn_with,
+        linked=linked,
+        name=name,
+    )
