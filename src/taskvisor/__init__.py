@@ -10,6 +10,8 @@ from ._executors import Executor, ThreadPool
 from ._process import Process
 from ._runtime._pid import Pid
 from ._stream import TaskStream
+from ._supervisors._application import run_application
+from ._supervisors._supervisor import Supervisor
 from ._supervisors._task_supervisor import TaskSupervisor
 from ._task import Task
 from ._types import Exit, ExitReason, Ok
@@ -25,12 +27,14 @@ __all__ = [
     "Ok",
     "Pid",
     "Process",
+    "Supervisor",
     "Task",
     "TaskExit",
     "TaskStream",
     "TaskSupervisor",
     "TaskTimeout",
     "ThreadPool",
+    "run_application",
 ]
 
 for _name in __all__:

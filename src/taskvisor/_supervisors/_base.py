@@ -49,6 +49,11 @@ class SupervisorProcess(Proc):
 
     # -- subclass hooks -------------------------------------------------------------------
 
+    async def _init(self) -> ExitReason | None:
+        """Start the first children, in the supervisor's own process, before it counts as up;
+        return None, or the reason it could not start (its children are stopped by then)."""
+        return None
+
     async def _run(self) -> None:
         """The supervisor's life once up: return when it has stopped its children."""
         raise NotImplementedError
@@ -82,9 +87,25 @@ class SupervisorProcess(Proc):
         await suspend(caller, self._up, call)
 
     async def _serve(self) -> None:
-        if not self._up.done():
-            self._up.set_result(None)
-        await self._run()
+        failure: ExitReason | None = "killed"  # what start_link raises if init is interrupted
+        try:
+            failure = await self._init()
+            if failure is not None:  # start_link raises it: the caller need not die of it too
+                if self._caller is not None:
+                    self._unlink(self._caller)
+                self._state = DOOMED
+                self._reason = failure
+        finally:
+            if not self._up.done():
+                if failure is None:
+                    self._up.set_result(None)
+                else:
+                    reason = self._reason if self._state is DOOMED else failure
+                    self._up.set_exception(
+                        TaskExit(reason, (f"{type(self).__name__}.start_link", ()))
+                    )
+        if failure is None:
+            await self._run()
 
     def _live(self, call: tuple[str, tuple[Any, ...]]) -> SupervisorProcess:
         """This supervisor, if it can take a request now; else exit ``"noproc"``."""

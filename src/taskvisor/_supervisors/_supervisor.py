@@ -1,0 +1,321 @@
+"""Supervisor: a static tree of children, started in order, restarted by a strategy, stopped
+in reverse order.
+
+    tree = await Supervisor.start_link(
+        [TaskSupervisor.child_spec(name="MyApp.TaskSupervisor"), Task.child_spec(poll, url)],
+        strategy="one_for_one",
+    )
+
+The supervisor's own process starts each child by calling its spec's start function, so a
+child started with a ``start_link`` function is linked to the supervisor, and its callers and
+ancestors begin with the supervisor, as in Elixir.
+"""
+
+from __future__ import annotations
+
+import collections
+import inspect
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any, Literal, Protocol, final, runtime_checkable
+
+from .._child_spec import ChildInfo, ChildSpec
+from .._errors import TaskExit
+from .._runtime._pid import Pid, lookup
+from .._runtime._proc import DEAD, DOOMED, Proc
+from .._types import ExitReason, ShutdownTimeout
+from .._validate import check_choice
+from ._base import SupervisorProcess, is_clean_exit, resolve
+from ._intensity import RestartIntensity, check_intensity
+
+__all__ = ["HasChildSpec", "Strategy", "Supervisor", "to_child_spec"]
+
+Strategy = Literal["one_for_one", "one_for_all", "rest_for_one"]
+
+
+@runtime_checkable
+class HasChildSpec(Protocol):
+    """A class (or object) that says how to run it under a supervisor, as Elixir's modules
+    do with ``child_spec/1``: ``MyServer`` or ``(MyServer, opts)`` in a children list."""
+
+    def child_spec(self, *args: Any, **kwargs: Any) -> ChildSpec: ...
+
+
+def to_child_spec(child: Any, where: str = "child") -> ChildSpec:
+    """A `ChildSpec` from what a children list may hold (Elixir's ``Supervisor.child_spec``):
+    a spec, a mapping of its fields, ``(cls, opts)`` (``cls.child_spec(**opts)`` for a
+    mapping, else ``cls.child_spec(opts)``), or a class with ``child_spec()``."""
+    if isinstance(child, ChildSpec):
+        return child
+    if isinstance(child, Mapping):
+        return ChildSpec(**child)
+    if isinstance(child, tuple) and len(child) == 2 and hasattr(child[0], "child_spec"):
+        owner, opts = child
+        spec = owner.child_spec(**opts) if isinstance(opts, Mapping) else owner.child_spec(opts)
+    elif hasattr(child, "child_spec"):
+        spec = child.child_spec()
+    else:
+        raise TypeError(
+            f"{where} must be a ChildSpec, a mapping of its fields, (cls, opts) or a class "
+            f"with child_spec(), got {child!r}"
+        )
+    if not isinstance(spec, ChildSpec):
+        raise TypeError(f"{where}: child_spec() must return a ChildSpec, got {spec!r}")
+    return spec
+
+
+def _specs(children: Iterable[Any]) -> list[ChildSpec]:
+    if isinstance(children, str | bytes) or not isinstance(children, Iterable):
+        raise TypeError(f"children must be a list of child specs, got {children!r}")
+    specs = [to_child_spec(child, f"children[{i}]") for i, child in enumerate(children)]
+    seen: set[Hashable] = set()
+    for spec in specs:
+        if spec.id in seen:
+            raise ValueError(
+                f"children: two children have the id {spec.id!r}; give each a unique id "
+                "(spec.replace(id=...))"
+            )
+        seen.add(spec.id)
+    return specs
+
+
+@final
+class Supervisor(SupervisorProcess):
+    """A static supervision tree (Elixir's ``Supervisor``).
+
+    Args:
+        children: child specs, in start order (see `to_child_spec` for the forms).
+        strategy: on a child's restart, ``"one_for_one"`` restarts it alone,
+            ``"one_for_all"`` stops and restarts every child, ``"rest_for_one"`` the child
+            and those started after it.
+        max_restarts, max_seconds: more than `max_restarts` restarts within `max_seconds`
+            stop the supervisor with reason ``"shutdown"``.
+        name: a name to reach it by.
+
+    Cancellation: linked to the process that starts it, as `TaskSupervisor`. Stopping it
+    stops the children in reverse start order, each within its own ``shutdown``.
+    """
+
+    __slots__ = ("_events", "_procs", "_specs", "_stopping", "_strategy", "_wakeup")
+
+    _events: collections.deque[tuple[ChildSpec, ExitReason]]
+    _procs: dict[Hashable, Proc]  # running children by id
+    _specs: list[ChildSpec]  # in start order
+    _stopping: set[Proc]  # children the supervisor itself is stopping: not events
+    _wakeup: Any
+
+    def __init__(
+        self,
+        children: Iterable[Any],
+        *,
+        strategy: Strategy = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        name: Hashable | None = None,
+    ) -> None:
+        check_choice(strategy, "strategy", ("one_for_one", "one_for_all", "rest_for_one"))
+        restarts, seconds = check_intensity(max_restarts, max_seconds)
+        self._setup(None, (), None, None)
+        self._name = name
+        self._loop = None
+        self._intensity = RestartIntensity(restarts, seconds)
+        self._strategy = strategy
+        self._specs = _specs(children)
+        self._procs = {}
+        self._events = collections.deque()
+        self._stopping = set()
+        self._wakeup = None
+
+    @classmethod
+    async def start_link(
+        cls,
+        children: Iterable[Any],
+        *,
+        strategy: Strategy = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        name: Hashable | None = None,
+    ) -> Supervisor:
+        """Start the tree, linked to the caller; returns once every child has started.
+
+        Raises:
+            TypeError, ValueError: a bad child spec or option, at once.
+            TaskExit: a child failed to start; ``.reason`` is
+                ``("shutdown", ("failed_to_start_child", id, error))`` and the children
+                started before it have been stopped.
+
+        Cancellation: see the class.
+        """
+        sup = cls(
+            children,
+            strategy=strategy,
+            max_restarts=max_restarts,
+            max_seconds=max_seconds,
+            name=name,
+        )
+        await sup._boot(True, ("Supervisor.start_link", (name,)))
+        return sup
+
+    async def __aenter__(self) -> Supervisor:
+        await self._boot(True, ("Supervisor.__aenter__", (self._name,)))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def which_children(self: Supervisor | Hashable) -> list[ChildInfo]:
+        """``[ChildInfo(id, pid or None, type, [start function])]``, in start order.
+
+        Raises:
+            TaskExit: the supervisor is not alive (``"noproc"``).
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        sup = _alive(self, "Supervisor.which_children")
+        procs = sup._procs
+        return [
+            ChildInfo(
+                s.id,
+                procs[s.id]._get_pid() if s.id in procs else None,
+                s.type,
+                [s.start[0]],
+            )
+            for s in sup._specs
+        ]
+
+    def count_children(self: Supervisor | Hashable) -> dict[str, int]:
+        """``{"specs": n, "active": n, "supervisors": n, "workers": n}``, as Elixir's.
+
+        Raises:
+            TaskExit: the supervisor is not alive (``"noproc"``).
+
+        Cancellation: not a wait; nothing to cancel.
+        """
+        sup = _alive(self, "Supervisor.count_children")
+        supervisors = sum(1 for s in sup._specs if s.type == "supervisor")
+        return {
+            "specs": len(sup._specs),
+            "active": len(sup._procs),
+            "supervisors": supervisors,
+            "workers": len(sup._specs) - supervisors,
+        }
+
+    # -- inside: the supervisor's own process ---------------------------------------------
+
+    async def _init(self) -> ExitReason | None:
+        for spec in self._specs:
+            failure = await self._start(spec)
+            if failure is not None:
+                await self._stop_children(self._running_in_reverse(), concurrently=False)
+                return ("shutdown", ("failed_to_start_child", spec.id, failure))
+        return None
+
+    async def _start(self, spec: ChildSpec) -> BaseException | None:
+        """Call the spec's start function here; None, or the error that stopped it."""
+        fn, args = spec.start
+        try:
+            started = fn(*args)
+            if inspect.isawaitable(started):
+                started = await started
+        except Exception as exc:
+            return exc
+        if started is None:  # Elixir's :ignore: the child is not running
+            return None
+        pid = started if type(started) is Pid else getattr(started, "pid", None)
+        if type(pid) is not Pid:
+            return TypeError(
+                f"the start function of child {spec.id!r} returned {started!r}; it must "
+                "return a Pid, an object with a .pid, or None"
+            )
+        proc = lookup(pid)
+        if proc is None:  # it died already: an exit like any other
+            self._events.append((spec, "noproc"))
+            return None
+        self._link(proc)
+        self._procs[spec.id] = proc
+        return None
+
+    async def _run(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        while self._state is not DOOMED:
+            if not self._events:
+                self._wakeup = loop.create_future()
+                await self._wakeup
+                self._wakeup = None
+                continue
+            spec, reason = self._events.popleft()
+            await self._handle_exit(spec, reason)
+        await self._stop_children(self._running_in_reverse(), concurrently=False)
+
+    async def _handle_exit(self, spec: ChildSpec, reason: ExitReason) -> None:
+        restart = spec.restart
+        if restart == "temporary" or (restart == "transient" and is_clean_exit(reason)):
+            if restart == "temporary":
+                self._specs.remove(spec)
+            return
+        if self._too_many_restarts():
+            return
+        index = self._specs.index(spec)
+        if self._strategy == "one_for_one":
+            again = [spec]
+        else:
+            later = self._specs if self._strategy == "one_for_all" else self._specs[index:]
+            again = [s for s in later if s is spec or s.id in self._procs]
+            await self._stop_quietly([self._procs[s.id] for s in reversed(again) if s is not spec])
+            for dropped in [s for s in again if s.restart == "temporary" and s is not spec]:
+                self._specs.remove(dropped)  # a temporary child stopped here is not restarted
+                again.remove(dropped)
+        for s in again:
+            failure = await self._start(s)
+            if failure is not None:  # counts as another exit: retried while intensity allows
+                self._events.append((s, failure))
+
+    async def _stop_quietly(self, children: list[Proc]) -> None:
+        """Stop siblings for a restart: their exits are the supervisor's doing, not events."""
+        self._stopping.update(children)
+        try:
+            await self._stop_children(children, concurrently=False)
+        finally:
+            self._stopping.difference_update(children)
+
+    def _running_in_reverse(self) -> list[Proc]:
+        return [self._procs[s.id] for s in reversed(self._specs) if s.id in self._procs]
+
+    def _ask_stop(self, reason: ExitReason) -> None:
+        super()._ask_stop(reason)
+        self._wake()
+
+    def _wake(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    def _spec_of(self, proc: Proc) -> ChildSpec | None:
+        for spec in self._specs:
+            if self._procs.get(spec.id) is proc:
+                return spec
+        return None
+
+    def _is_child(self, proc: Proc) -> bool:
+        return self._spec_of(proc) is not None
+
+    def _shutdown_of(self, child: Proc) -> ShutdownTimeout:
+        spec = self._spec_of(child)
+        return 5.0 if spec is None else spec.shutdown
+
+    def _child_exited(self, child: Proc, reason: ExitReason) -> None:
+        spec = self._spec_of(child)
+        assert spec is not None
+        del self._procs[spec.id]
+        if self._state is DOOMED or child in self._stopping:
+            return
+        self._events.append((spec, reason))
+        self._wake()
+
+
+def _alive(sup: object, name: str) -> Supervisor:
+    call = (name, (sup,))
+    found = resolve(sup, Supervisor, call)
+    if found._state is DEAD or found._loop is None:
+        raise TaskExit("noproc", call)
+    return found
