@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import assert_type
 
-from taskvisor import Exit, Ok, Pid, Process, Task, TaskExit, TaskStream
+from taskvisor import (
+    ChildInfo,
+    Exit,
+    Ok,
+    Pid,
+    Process,
+    Supervisor,
+    Task,
+    TaskExit,
+    TaskStream,
+    TaskSupervisor,
+)
 
 
 async def fetch(user_id: int, verbose: bool) -> str:
@@ -60,3 +71,23 @@ async def usage() -> None:
 def wrong_arguments() -> None:
     Task.async_(fetch, "not an int", True)  # type: ignore[call-arg,arg-type]
     Task.start(blocking_sum, 1)  # type: ignore[arg-type]
+
+
+async def supervised() -> None:
+    async with TaskSupervisor(name="typed", max_children=10) as sup:
+        assert_type(sup, TaskSupervisor)
+        assert_type(sup.async_(fetch, 1, True), Task[str])
+        assert_type(TaskSupervisor.async_("typed", blocking_sum, 1, 2), Task[int])
+        assert_type(sup.async_nolink(fetch, 1, False), Task[str])
+        assert_type(TaskSupervisor.start_child(sup, fetch, 1, True, restart="transient"), Pid)
+        assert_type(sup.children(), list[Pid])
+        assert_type(sup.count_children(), dict[str, int])
+        stream = TaskSupervisor.async_stream_nolink("typed", [1, 2], double)
+        assert_type(stream, TaskStream[float])
+        async for item in sup.async_stream([1, 2], double, max_concurrency=2):
+            assert_type(item, Ok[float] | Exit)
+        await TaskSupervisor.terminate_child("typed", sup.children()[0])
+        sup.start_child(fetch, 1, "no")  # type: ignore[arg-type]
+    tree = await Supervisor.start_link([TaskSupervisor.child_spec(name="t2")])
+    assert_type(tree.which_children(), list[ChildInfo])
+    await tree.stop()

@@ -305,10 +305,11 @@ class TaskSupervisor(SupervisorProcess):
         name = "TaskSupervisor.async_nolink"
         return _start_task(self, fn, args, shutdown, executor, False, name)
 
+    @overload
     def async_stream(
         self: TaskSupervisor | Hashable,
         items: Iterable[Item] | AsyncIterable[Item],
-        fn: Callable[[Item], Coroutine[Any, Any, R]] | Callable[[Item], R],
+        fn: Callable[[Item], Coroutine[Any, Any, R]],
         *,
         max_concurrency: int | None = None,
         ordered: bool = True,
@@ -317,7 +318,36 @@ class TaskSupervisor(SupervisorProcess):
         zip_input_on_exit: bool = False,
         shutdown: ShutdownTimeout = 5.0,
         executor: ExecutorArg = None,
-    ) -> TaskStream[R]:
+    ) -> TaskStream[R]: ...
+
+    @overload
+    def async_stream(
+        self: TaskSupervisor | Hashable,
+        items: Iterable[Item] | AsyncIterable[Item],
+        fn: Callable[[Item], R],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: Timeout = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+        zip_input_on_exit: bool = False,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> TaskStream[R]: ...
+
+    def async_stream(
+        self: TaskSupervisor | Hashable,
+        items: Iterable[Any] | AsyncIterable[Any],
+        fn: Callable[[Any], Any],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: Timeout = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+        zip_input_on_exit: bool = False,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> TaskStream[Any]:
         """`Task.async_stream` with every task a ``"temporary"`` child of the supervisor.
 
         The tasks are linked to the consumer through the stream: a crash stops the consumer
@@ -335,10 +365,11 @@ class TaskSupervisor(SupervisorProcess):
         return _stream(self, items, fn, shutdown, executor, True, name, max_concurrency,
                        ordered, timeout, on_timeout, zip_input_on_exit)  # fmt: skip
 
+    @overload
     def async_stream_nolink(
         self: TaskSupervisor | Hashable,
         items: Iterable[Item] | AsyncIterable[Item],
-        fn: Callable[[Item], Coroutine[Any, Any, R]] | Callable[[Item], R],
+        fn: Callable[[Item], Coroutine[Any, Any, R]],
         *,
         max_concurrency: int | None = None,
         ordered: bool = True,
@@ -347,7 +378,36 @@ class TaskSupervisor(SupervisorProcess):
         zip_input_on_exit: bool = False,
         shutdown: ShutdownTimeout = 5.0,
         executor: ExecutorArg = None,
-    ) -> TaskStream[R]:
+    ) -> TaskStream[R]: ...
+
+    @overload
+    def async_stream_nolink(
+        self: TaskSupervisor | Hashable,
+        items: Iterable[Item] | AsyncIterable[Item],
+        fn: Callable[[Item], R],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: Timeout = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+        zip_input_on_exit: bool = False,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> TaskStream[R]: ...
+
+    def async_stream_nolink(
+        self: TaskSupervisor | Hashable,
+        items: Iterable[Any] | AsyncIterable[Any],
+        fn: Callable[[Any], Any],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: Timeout = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+        zip_input_on_exit: bool = False,
+        shutdown: ShutdownTimeout = 5.0,
+        executor: ExecutorArg = None,
+    ) -> TaskStream[Any]:
         """As `async_stream`, but the tasks are not linked to the consumer: a crash is
         yielded as ``Exit(reason)`` and never interrupts it.
 
