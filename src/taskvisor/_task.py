@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import itertools
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from typing import (
@@ -34,7 +35,7 @@ from typing import (
 )
 
 from ._errors import NotOwnerError, TaskExit
-from ._executors import ExecutorArg, Runner, runner_for
+from ._executors import ExecutorArg, Runner, check_executor, runner_for
 from ._runtime._adopt import current, current_in, running_loop
 from ._runtime._pid import Pid
 from ._runtime._proc import DEAD, DOOMED, Proc
@@ -287,14 +288,17 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         return task
 
     @staticmethod
-    def child_spec(fn: Callable[..., Any], *args: Any) -> ChildSpec:
+    def child_spec(
+        fn: Callable[..., Any], *args: Any, executor: ExecutorArg = None
+    ) -> ChildSpec:
         """A child spec that runs ``Task.start_link(fn, *args)`` under a `Supervisor`.
 
         As Elixir's, the child is ``restart="temporary"``: a task is not restarted unless
-        you say so (``spec.replace(restart="transient")``).
+        you say so (``spec.replace(restart="transient")``). `executor` says where it runs.
 
         Raises:
             TypeError: `fn` is not callable.
+            ValueError: `executor` is not a place's name, an `Executor` or None.
 
         Cancellation: building a spec starts nothing; the supervisor that runs it stops the
         child with exit ``"shutdown"`` and kills it after ``spec.shutdown`` seconds.
@@ -302,7 +306,10 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         from ._child_spec import ChildSpec
 
         check_fn(fn)
-        return ChildSpec(id=Task, start=(Task.start_link, (fn, *args)), restart="temporary")
+        start: Callable[..., Any] = Task.start_link
+        if check_executor(executor) is not None:
+            start = functools.partial(Task.start_link, executor=executor)
+        return ChildSpec(id=Task, start=(start, (fn, *args)), restart="temporary")
 
     # -- collecting -----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Hashable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from .._errors import TaskExit
 from .._reports import logger
@@ -106,6 +106,14 @@ class SupervisorProcess(Proc):
                     )
         if failure is None:
             await self._run()
+
+    async def __aenter__(self) -> Self:
+        """Start it, linked to the caller; leaving the block stops it, children first."""
+        await self._boot(True, (f"{type(self).__name__}.__aenter__", (self._name,)))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
     def _live(self, call: tuple[str, tuple[Any, ...]]) -> SupervisorProcess:
         """This supervisor, if it can take a request now; else exit ``"noproc"``."""

@@ -155,13 +155,6 @@ class Supervisor(SupervisorProcess):
         await sup._boot(True, ("Supervisor.start_link", (name,)))
         return sup
 
-    async def __aenter__(self) -> Supervisor:
-        await self._boot(True, ("Supervisor.__aenter__", (self._name,)))
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
     def which_children(self: Supervisor | Hashable) -> list[ChildInfo]:
         """``[ChildInfo(id, pid or None, type, [start function])]``, in start order.
 

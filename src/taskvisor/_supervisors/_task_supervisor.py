@@ -149,13 +149,6 @@ class TaskSupervisor(SupervisorProcess):
         await sup._boot(True, ("TaskSupervisor.start_link", (name,)))
         return sup
 
-    async def __aenter__(self) -> TaskSupervisor:
-        await self._boot(True, ("TaskSupervisor.__aenter__", (self._name,)))
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
     @staticmethod
     def child_spec(
         name: Hashable | None = None,
