@@ -9,8 +9,8 @@ main_python="${PYTHON:-python3}"
 venv_for "$main_python" .venv "[dev]"
 
 echo "== ruff"
-.venv/bin/python -m ruff check src tests bench
-.venv/bin/python -m ruff format --check src tests bench
+.venv/bin/python -m ruff check src tests bench examples
+.venv/bin/python -m ruff format --check src tests bench examples
 echo "== mypy --strict"
 .venv/bin/python -m mypy
 echo "== pytest ($(.venv/bin/python --version))"

@@ -69,7 +69,7 @@ EXPECTED_TASK_FUNCTIONS = {
     "completed": ("value",),
     "start": ("fn", "args", "executor"),
     "start_link": ("fn", "args", "executor"),
-    "child_spec": ("fn", "args"),
+    "child_spec": ("fn", "args", "executor"),
     "async_stream": (
         "items",
         "fn",

@@ -63,7 +63,9 @@ def run_application(
 
     Returns 0 after a clean stop; otherwise it exits the program (raises `SystemExit`) with
     `EXIT_MAIN_CRASHED` (1) if `main` crashed, or `EXIT_TREE_DIED` (2) if the tree could not
-    start or died of its restart intensity.
+    start or died of its restart intensity. If a thread still runs a function that cannot be
+    stopped when everything else has, the program ends at once with the same code
+    (``os._exit``, after flushing logs and output): the interpreter would wait for it forever.
 
     Raises:
         TypeError, ValueError: bad children, `main` or options, before anything starts.

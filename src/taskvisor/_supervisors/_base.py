@@ -26,7 +26,29 @@ from .._types import ExitReason, ShutdownTimeout
 from ._intensity import RestartIntensity
 from ._registry import register, unregister, whereis
 
-__all__ = ["SupervisorProcess", "is_clean_exit", "resolve"]
+__all__ = [
+    "SupervisorProcess",
+    "alive",
+    "check_name",
+    "is_clean_exit",
+    "resolve",
+    "stop_supervisor",
+]
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def check_name(name: object) -> Hashable | None:
+    """A registered name is None or any hashable value (usually a string)."""
+    if name is not None and not _hashable(name):
+        raise TypeError(f"name must be hashable (usually a string), got {name!r}")
+    return name
 
 
 def is_clean_exit(reason: ExitReason) -> bool:
@@ -113,23 +135,25 @@ class SupervisorProcess(Proc):
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+        await stop_supervisor(self, SupervisorProcess, "normal", leaving=True)
 
     def _live(self, call: tuple[str, tuple[Any, ...]]) -> SupervisorProcess:
         """This supervisor, if it can take a request now; else exit ``"noproc"``."""
         if self._loop is None:
-            raise RuntimeError(
-                f"{self!r} is not started: use `async with` or {type(self).__name__}.start_link"
-            )
+            raise self._not_started()
         if self._state is not RUNNING:
             raise TaskExit("noproc", call)
         return self
+
+    def _not_started(self) -> RuntimeError:
+        kind = type(self).__name__
+        return RuntimeError(f"{self!r} is not started: use `async with` or {kind}.start_link")
 
     @property
     def pid(self) -> Any:
         """The supervisor's process id."""
         if self._loop is None:
-            raise RuntimeError(f"{type(self).__name__} {self._name!r} is not started")
+            raise self._not_started()
         return self._get_pid()
 
     @property
@@ -183,30 +207,6 @@ class SupervisorProcess(Proc):
         return True
 
     # -- stopping -------------------------------------------------------------------------
-
-    async def stop(self, reason: ExitReason = "normal") -> None:
-        """Stop the supervisor: its children first (each within its shutdown), then itself.
-
-        Returns once it is dead; a supervisor already dead is left alone. Its links receive
-        `reason` (so a ``"normal"`` stop, the default, stops nobody else).
-
-        Raises:
-            TaskExit: the caller's own exit was already decided by a signal.
-
-        Cancellation: the stop goes on if the caller is interrupted; it is bounded by the
-        children's shutdown times plus a 0.1 s grace per kill (a ``None`` shutdown waits).
-        """
-        sup = resolve(self, SupervisorProcess, (f"{type(self).__name__}.stop", (self, reason)))
-        me = current()
-        call = (f"{type(sup).__name__}.stop", (sup, reason))
-        if me._state is DOOMED:
-            raise me._exit_now(call)
-        if sup._state is DEAD or sup._loop is None:
-            return
-        died = sup._loop.create_future()
-        sup._watch(lambda _: wake(died))
-        sup._ask_stop(reason)
-        await suspend(me, died, call)
 
     async def _stop_children(self, children: list[Proc], concurrently: bool) -> None:
         """Stop `children` (all at once, or one by one in the order given) within their
@@ -280,10 +280,49 @@ async def _until_dead(procs: Iterable[Proc]) -> None:
 S = TypeVar("S", bound=SupervisorProcess)
 
 
+async def stop_supervisor(
+    sup_or_name: object, kind: type[S], reason: ExitReason, leaving: bool = False
+) -> None:
+    """``kind.stop``: stop a supervisor (children first) and wait until it is dead.
+
+    `leaving` is ``async with`` ending: a caller whose own exit is already decided still
+    stops the supervisor, with its own reason, before its exit goes on.
+    """
+    call = (f"{kind.__name__}.stop", (sup_or_name, reason))
+    sup = resolve(sup_or_name, kind, call)
+    me = current()
+    doomed = me._state is DOOMED
+    if doomed:
+        if not leaving:
+            raise me._exit_now(call)
+        reason = me._reason
+    if sup._state is DEAD or sup._loop is None:
+        return
+    died = sup._loop.create_future()
+    sup._watch(lambda _: wake(died))
+    sup._ask_stop(reason)
+    if doomed:
+        await died  # a cleanup on the way out: the caller's exit goes on after it
+    else:
+        await suspend(me, died, call)
+
+
+def alive(sup_or_name: object, kind: type[S], call: tuple[str, tuple[Any, ...]]) -> S:
+    """The started, live supervisor for a query; else RuntimeError or exit ``"noproc"``."""
+    sup = resolve(sup_or_name, kind, call)
+    if sup._loop is None:
+        raise RuntimeError(
+            f"{sup!r} is not started: use `async with` or {kind.__name__}.start_link"
+        )
+    if sup._state is DEAD:
+        raise TaskExit("noproc", call)
+    return sup
+
+
 def resolve(sup: object, kind: type[S], call: tuple[str, tuple[Any, ...]]) -> S:
     """A `kind` of supervisor from its handle or its registered name."""
     if not isinstance(sup, SupervisorProcess):
-        if not isinstance(sup, Hashable):
+        if not _hashable(sup):
             raise TypeError(f"supervisor must be a {kind.__name__} or its name, got {sup!r}")
         sup = whereis(sup, call)
     if not isinstance(sup, kind):

@@ -19,12 +19,11 @@ from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Literal, Protocol, final, runtime_checkable
 
 from .._child_spec import ChildInfo, ChildSpec
-from .._errors import TaskExit
 from .._runtime._pid import Pid, lookup
-from .._runtime._proc import DEAD, DOOMED, Proc
+from .._runtime._proc import DOOMED, Proc
 from .._types import ExitReason, ShutdownTimeout
 from .._validate import check_choice
-from ._base import SupervisorProcess, is_clean_exit, resolve
+from ._base import SupervisorProcess, alive, check_name, is_clean_exit, stop_supervisor
 from ._intensity import RestartIntensity, check_intensity
 
 __all__ = ["HasChildSpec", "Strategy", "Supervisor", "to_child_spec"]
@@ -115,7 +114,7 @@ class Supervisor(SupervisorProcess):
         check_choice(strategy, "strategy", ("one_for_one", "one_for_all", "rest_for_one"))
         restarts, seconds = check_intensity(max_restarts, max_seconds)
         self._setup(None, (), None, None)
-        self._name = name
+        self._name = check_name(name)
         self._loop = None
         self._intensity = RestartIntensity(restarts, seconds)
         self._strategy = strategy
@@ -155,6 +154,21 @@ class Supervisor(SupervisorProcess):
         await sup._boot(True, ("Supervisor.start_link", (name,)))
         return sup
 
+    async def stop(self: Supervisor | Hashable, reason: ExitReason = "normal") -> None:
+        """Stop the supervisor: its children first (each within its shutdown), then itself.
+
+        Returns once it is dead; a supervisor already dead is left alone. Its links receive
+        `reason` (so a ``"normal"`` stop, the default, stops nobody else).
+
+        Raises:
+            TaskExit: no supervisor has that name (``"noproc"``), or the caller's own exit
+                was already decided by a signal.
+
+        Cancellation: the stop goes on if the caller is interrupted; it is bounded by the
+        children's shutdown times plus a 0.1 s grace per kill (a ``None`` shutdown waits).
+        """
+        await stop_supervisor(self, Supervisor, reason)
+
     def which_children(self: Supervisor | Hashable) -> list[ChildInfo]:
         """``[ChildInfo(id, pid or None, type, [start function])]``, in start order.
 
@@ -163,7 +177,7 @@ class Supervisor(SupervisorProcess):
 
         Cancellation: not a wait; nothing to cancel.
         """
-        sup = _alive(self, "Supervisor.which_children")
+        sup = alive(self, Supervisor, ("Supervisor.which_children", (self,)))
         procs = sup._procs
         return [
             ChildInfo(
@@ -183,7 +197,7 @@ class Supervisor(SupervisorProcess):
 
         Cancellation: not a wait; nothing to cancel.
         """
-        sup = _alive(self, "Supervisor.count_children")
+        sup = alive(self, Supervisor, ("Supervisor.count_children", (self,)))
         supervisors = sum(1 for s in sup._specs if s.type == "supervisor")
         return {
             "specs": len(sup._specs),
@@ -252,9 +266,10 @@ class Supervisor(SupervisorProcess):
         if self._strategy == "one_for_one":
             again = [spec]
         else:
-            later = self._specs if self._strategy == "one_for_all" else self._specs[index:]
-            again = [s for s in later if s is spec or s.id in self._procs]
-            await self._stop_quietly([self._procs[s.id] for s in reversed(again) if s is not spec])
+            # every child it keeps a spec for, running or not (a transient that ended normally)
+            again = list(self._specs if self._strategy == "one_for_all" else self._specs[index:])
+            running = [self._procs[s.id] for s in reversed(again) if s.id in self._procs]
+            await self._stop_quietly(running)
             for dropped in [s for s in again if s.restart == "temporary" and s is not spec]:
                 self._specs.remove(dropped)  # a temporary child stopped here is not restarted
                 again.remove(dropped)
@@ -304,11 +319,3 @@ class Supervisor(SupervisorProcess):
             return
         self._events.append((spec, reason))
         self._wake()
-
-
-def _alive(sup: object, name: str) -> Supervisor:
-    call = (name, (sup,))
-    found = resolve(sup, Supervisor, call)
-    if found._state is DEAD or found._loop is None:
-        raise TaskExit("noproc", call)
-    return found

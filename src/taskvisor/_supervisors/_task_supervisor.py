@@ -18,7 +18,7 @@ from collections.abc import AsyncIterable, Callable, Coroutine, Hashable, Iterab
 from typing import Any, Literal, TypeVar, TypeVarTuple, Unpack, final, overload
 
 from .._child_spec import ChildInfo, ChildSpec, Restart
-from .._errors import MaxChildrenError, TaskExit
+from .._errors import MaxChildrenError
 from .._executors import ExecutorArg, Runner, check_executor, runner_for
 from .._runtime._adopt import current, current_in
 from .._runtime._pid import Pid, lookup
@@ -28,7 +28,7 @@ from .._stream import Spawn, TaskStream, build_stream
 from .._task import Task
 from .._types import ExitReason, ShutdownTimeout, Timeout
 from .._validate import check_choice, check_timeout
-from ._base import SupervisorProcess, is_clean_exit, resolve
+from ._base import SupervisorProcess, alive, check_name, is_clean_exit, resolve, stop_supervisor
 from ._intensity import RestartIntensity, check_intensity
 
 __all__ = ["TaskSupervisor"]
@@ -50,12 +50,12 @@ _MAX_CHILDREN_STREAM = (
     "max_concurrency to be lower or equal to max_children and pay attention to whether other "
     "tasks are also spawned under the same task supervisor."
 )
-_children_kinds: dict[tuple[Any, Any], Child] = {}
+_children_kinds: dict[tuple[Any, Any, type], Child] = {}
 
 
 def _child(restart: Any, shutdown: Any) -> Child:
     """The validated (restart, shutdown) pair, shared: most children have the defaults."""
-    key = (restart, shutdown)
+    key = (restart, shutdown, type(shutdown))  # the type: True == 1, yet True is refused
     try:
         kind = _children_kinds.get(key)
     except TypeError:  # unhashable: validation below says what is wrong
@@ -66,6 +66,15 @@ def _child(restart: Any, shutdown: Any) -> Child:
         if len(_children_kinds) < 64:
             _children_kinds[key] = kind
     return kind
+
+
+def _check_max_children(max_children: object) -> None:
+    if max_children is None:
+        return
+    if isinstance(max_children, bool) or not isinstance(max_children, int):
+        raise TypeError(f"max_children must be an int >= 0 or None, got {max_children!r}")
+    if max_children < 0:
+        raise ValueError(f"max_children must be an int >= 0 or None, got {max_children!r}")
 
 
 def _check_shutdown(shutdown: Any) -> ShutdownTimeout:
@@ -106,14 +115,10 @@ class TaskSupervisor(SupervisorProcess):
         max_seconds: float = 5.0,
         executor: ExecutorArg = None,
     ) -> None:
-        if max_children is not None:
-            if isinstance(max_children, bool) or not isinstance(max_children, int):
-                raise TypeError(f"max_children must be an int >= 0 or None, got {max_children!r}")
-            if max_children < 0:
-                raise ValueError(f"max_children must be an int >= 0 or None, got {max_children!r}")
+        _check_max_children(max_children)
         restarts, seconds = check_intensity(max_restarts, max_seconds)
         self._setup(None, (), None, None)
-        self._name = name
+        self._name = check_name(name)
         self._loop = None
         self._intensity = RestartIntensity(restarts, seconds)
         self._max_children = max_children
@@ -149,6 +154,21 @@ class TaskSupervisor(SupervisorProcess):
         await sup._boot(True, ("TaskSupervisor.start_link", (name,)))
         return sup
 
+    async def stop(self: TaskSupervisor | Hashable, reason: ExitReason = "normal") -> None:
+        """Stop the supervisor: its children first (each within its shutdown), then itself.
+
+        Returns once it is dead; a supervisor already dead is left alone. Its links receive
+        `reason` (so a ``"normal"`` stop, the default, stops nobody else).
+
+        Raises:
+            TaskExit: no supervisor has that name (``"noproc"``), or the caller's own exit
+                was already decided by a signal.
+
+        Cancellation: the stop goes on if the caller is interrupted; it is bounded by the
+        children's shutdown times plus a 0.1 s grace per kill (a ``None`` shutdown waits).
+        """
+        await stop_supervisor(self, TaskSupervisor, reason)
+
     @staticmethod
     def child_spec(
         name: Hashable | None = None,
@@ -169,6 +189,8 @@ class TaskSupervisor(SupervisorProcess):
 
         Cancellation: building a spec starts nothing.
         """
+        check_name(name)
+        _check_max_children(max_children)
         check_intensity(max_restarts, max_seconds)
         check_executor(executor)
         start = functools.partial(
@@ -422,10 +444,7 @@ class TaskSupervisor(SupervisorProcess):
 
         Cancellation: not a wait; nothing to cancel.
         """
-        call = ("TaskSupervisor.children", (self,))
-        sup = resolve(self, TaskSupervisor, call)
-        if sup._state is DEAD:
-            raise TaskExit("noproc", call)
+        sup = alive(self, TaskSupervisor, ("TaskSupervisor.children", (self,)))
         return [child._get_pid() for child in sup._children]
 
     def count_children(self: TaskSupervisor | Hashable) -> dict[str, int]:
@@ -436,7 +455,8 @@ class TaskSupervisor(SupervisorProcess):
 
         Cancellation: not a wait; nothing to cancel.
         """
-        count = len(TaskSupervisor.children(self))
+        sup = alive(self, TaskSupervisor, ("TaskSupervisor.count_children", (self,)))
+        count = len(sup._children)
         return {"specs": count, "active": count, "supervisors": 0, "workers": count}
 
     def which_children(self: TaskSupervisor | Hashable) -> list[ChildInfo]:
@@ -447,10 +467,7 @@ class TaskSupervisor(SupervisorProcess):
 
         Cancellation: not a wait; nothing to cancel.
         """
-        call = ("TaskSupervisor.which_children", (self,))
-        sup = resolve(self, TaskSupervisor, call)
-        if sup._state is DEAD:
-            raise TaskExit("noproc", call)
+        sup = alive(self, TaskSupervisor, ("TaskSupervisor.which_children", (self,)))
         return [ChildInfo(None, c._get_pid(), "worker", [c._fn]) for c in sup._children]
 
     async def terminate_child(self: TaskSupervisor | Hashable, pid: Pid) -> None:
@@ -466,14 +483,12 @@ class TaskSupervisor(SupervisorProcess):
         interrupted while it waits.
         """
         call = ("TaskSupervisor.terminate_child", (self, pid))
-        sup = resolve(self, TaskSupervisor, call)
+        sup = alive(self, TaskSupervisor, call)
         if type(pid) is not Pid:
             raise TypeError(f"pid must be a Pid, got {pid!r}")
         me = current()
         if me._state is DOOMED:
             raise me._exit_now(call)
-        if sup._state is DEAD:
-            raise TaskExit("noproc", call)
         child = lookup(pid)
         kind = sup._children.pop(child, None) if child is not None else None
         if child is None or kind is None:
