@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import math
+from collections.abc import AsyncIterable
 from typing import Any
+
+from taskvisor import Pid, Process, TaskExit
 
 
 async def forever() -> None:
@@ -28,3 +33,107 @@ async def settle(turns: int = 5) -> None:
     """Let the loop run a few turns (for effects that take a turn or two, never for timing)."""
     for _ in range(turns):
         await asyncio.sleep(0)
+
+
+# -- shared by the Elixir ports (test_elixir_task_supervisor, test_elixir_dynamic_supervisor) --
+
+
+class Mailbox:
+    """A test process's mailbox: tasks `send` to it, the test `receive`s in order."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def send(self, message: Any) -> None:
+        self._queue.put_nowait(message)
+
+    async def receive(self) -> Any:
+        async with asyncio.timeout(5.0):  # a guard against hanging, never reached when green
+            return await self._queue.get()
+
+    def received(self) -> list[Any]:
+        """Everything already delivered, without waiting (Elixir's ``refute_received``)."""
+        out = []
+        while not self._queue.empty():
+            out.append(self._queue.get_nowait())
+        return out
+
+
+async def wait_until_down(pid: Pid | None, turns: int = 10_000) -> None:
+    """Let the loop run until `pid` is dead (a bounded number of turns, never a clock)."""
+    assert pid is not None
+    for _ in range(turns):
+        if not Process.alive(pid):
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"{pid!r} is still alive after {turns} loop turns")
+
+
+async def next_exit(timeout: float = 5.0) -> tuple[Pid | None, Any]:
+    """The next exit signal kept by the (trapping) caller; fails if none comes in `timeout`."""
+    got = await Process.receive_exit(timeout)
+    assert got is not None, "no exit signal arrived"
+    return got
+
+
+class Sleeper:
+    """Elixir's ``sleep/1`` for streams, on a virtual clock, recording every task's pid.
+
+    ``sleep(n)`` returns `n` once every running ``sleep(m)`` with ``m < n`` (or with ``m == n``
+    and started earlier) has returned; ``sleep(math.inf)`` never returns. Tasks started
+    together see each other: each waits a few loop turns before it looks.
+    ``stall(n)`` is for real timeouts: it returns `n` at once (in its first step, so before
+    any timer can fire) when ``n < 100``, and never otherwise. ``exit(reason)`` is Elixir's
+    ``exit/1``.
+    """
+
+    def __init__(self) -> None:
+        self.pids: list[Pid] = []
+        self._running: list[tuple[float, int]] = []
+        self._seq = itertools.count()
+        self._changed = asyncio.Event()
+
+    async def sleep(self, n: float) -> float:
+        self.pids.append(Process.self())
+        if n == math.inf:
+            await forever()
+        key = (n, next(self._seq))
+        self._running.append(key)
+        try:
+            await settle()
+            while min(self._running) != key:
+                await self._changed.wait()
+            return n
+        finally:
+            self._running.remove(key)
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    async def exit(self, reason: Any) -> None:
+        self.pids.append(Process.self())
+        raise TaskExit(reason)
+
+    async def stall(self, n: float) -> float:
+        self.pids.append(Process.self())
+        if n >= 100:
+            await forever()
+        return n
+
+    def all_dead(self) -> bool:
+        return bool(self.pids) and not any(Process.alive(pid) for pid in self.pids)
+
+
+async def to_list(results: AsyncIterable[Any]) -> list[Any]:
+    """Elixir's ``Enum.to_list/1``."""
+    return [r async for r in results]
+
+
+async def take(stream: Any, n: int) -> list[Any]:
+    """Elixir's ``Enum.take/2``: the first `n` results, then the stream is halted."""
+    out: list[Any] = []
+    async with stream:
+        async for r in stream:
+            out.append(r)
+            if len(out) == n:
+                break
+    return out

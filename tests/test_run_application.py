@@ -229,9 +229,24 @@ SCRIPTS: dict[str, str] = {
         MAIN = main
         OPTIONS = {}
     """,
+    # main blocks the loop for 20x the watchdog's threshold
+    "watchdog": """
+        import logging
+        import time
+
+        logging.basicConfig(level=logging.WARNING)
+
+        async def blocks_the_loop():
+            time.sleep(2.0)  # no await: nothing else on the loop runs meanwhile
+
+        CHILDREN = [spec("a")]
+        MAIN = blocks_the_loop
+        OPTIONS = {"loop_watchdog": 0.1}
+    """,
 }
 
 SELF_DRIVEN = [
+    "watchdog",
     "main_returns",
     "main_crashes",
     "plain_main_returns",
@@ -437,6 +452,16 @@ class TestEnding:
         assert program.lines == ["start a", "refusing b", "stop a"]
         assert "failed_to_start_child" in program.stderr
         assert "port taken" in program.stderr
+
+
+class TestLoopWatchdog:
+    def test_loop_watchdog_names_a_coroutine_that_blocks_the_loop(
+        self, self_driven: dict[str, Program]
+    ) -> None:
+        program = self_driven["watchdog"]
+        assert program.finish() == 0, program.stderr
+        assert "blocks_the_loop" in program.stderr
+        assert "executor=" in program.stderr
 
 
 # -- bounded teardown -------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from .._runtime._stopping import stop as stop_process
 from .._task import Task
 from .._types import ShutdownTimeout
 from .._validate import check_fn, check_timeout
+from .._watchdog import LoopWatchdog
 from ._supervisor import Strategy, Supervisor
 
 __all__ = ["EXIT_MAIN_CRASHED", "EXIT_TREE_DIED", "run_application"]
@@ -53,13 +54,15 @@ def run_application(
     max_seconds: float = 5.0,
     name: Hashable | None = None,
     main_shutdown: ShutdownTimeout = 5.0,
+    loop_watchdog: float | None = None,
 ) -> int:
     """Run a supervision tree (and `main`) as a program; return 0 when it stopped cleanly.
 
     Starts ``Supervisor(children, strategy=..., ...)``, then ``main()`` as a process linked
     to the application. Stops on SIGINT/SIGTERM (a second signal kills at once), when `main`
     returns or crashes, or when the tree dies. `main` gets `main_shutdown` seconds to stop;
-    the tree's children get their own ``shutdown``.
+    the tree's children get their own ``shutdown``. With `loop_watchdog` (seconds), a
+    `LoopWatchdog` warns when a coroutine blocks the event loop that long.
 
     Returns 0 after a clean stop; otherwise it exits the program (raises `SystemExit`) with
     `EXIT_MAIN_CRASHED` (1) if `main` crashed, or `EXIT_TREE_DIED` (2) if the tree could not
@@ -87,19 +90,32 @@ def run_application(
         check_timeout(main_shutdown, "main_shutdown")
     elif main_shutdown != "brutal_kill":
         raise ValueError(f"main_shutdown must be seconds or 'brutal_kill', got {main_shutdown!r}")
+    watchdog = LoopWatchdog(loop_watchdog) if loop_watchdog is not None else None
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         pass
     else:
         raise RuntimeError("run_application runs its own event loop: call it outside one")
-    code = _run_bounded(_application(tree, main, main_shutdown))
+    code = _run_bounded(_application(tree, main, main_shutdown, watchdog))
     if code:
         _exit(code)
     return code
 
 
 async def _application(
+    tree: Supervisor,
+    main: Callable[[], Any] | None,
+    main_shutdown: ShutdownTimeout,
+    watchdog: LoopWatchdog | None,
+) -> int:
+    if watchdog is None:
+        return await _supervise(tree, main, main_shutdown)
+    with watchdog:
+        return await _supervise(tree, main, main_shutdown)
+
+
+async def _supervise(
     tree: Supervisor, main: Callable[[], Any] | None, main_shutdown: ShutdownTimeout
 ) -> int:
     me = current()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import collections
-
-from .._validate import check_timeout
+import math
 
 __all__ = ["RestartIntensity", "check_intensity"]
 
@@ -15,9 +14,14 @@ def check_intensity(max_restarts: object, max_seconds: object) -> tuple[int, flo
         raise TypeError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
     if max_restarts < 0:
         raise ValueError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
-    seconds = check_timeout(max_seconds, "max_seconds")
-    if seconds is None or seconds <= 0:
-        raise ValueError(f"max_seconds must be a number of seconds > 0, got {max_seconds!r}")
+    message = f"max_seconds must be a finite number of seconds > 0, got {max_seconds!r}"
+    if max_seconds is not None and (
+        isinstance(max_seconds, bool) or not isinstance(max_seconds, int | float)
+    ):
+        raise TypeError(message)
+    if max_seconds is None or not 0 < max_seconds < math.inf:  # also NaN
+        raise ValueError(message)
+    seconds = float(max_seconds)
     return max_restarts, seconds
 
 

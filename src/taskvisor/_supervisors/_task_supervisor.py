@@ -511,8 +511,9 @@ class TaskSupervisor(SupervisorProcess):
 
     def _adopt(self, child: Proc, kind: Child) -> None:
         """Count a just-spawned child (or, if it already ended inside spawn, its exit)."""
-        if child._state is DEAD:  # ended inside spawn (an eager task factory)
-            self._after_exit(child, child._reason, kind)
+        if child._state is DEAD:  # ended inside spawn (an eager task factory): restart it
+            assert self._loop is not None  # later, or a child that never awaits would recurse
+            self._loop.call_soon(self._after_exit, child, child._reason, kind)
         else:
             self._children[child] = kind
 
