@@ -37,6 +37,11 @@ class TestDemoCommand:
         assert "** (ValueError) unexpected CRM payload" in out
         peak = re.search(r"the service saw at most (\d+) requests at once", out)
         assert peak is not None and 1 <= int(peak[1]) <= 2  # max_concurrency=2
+        # the AccountSetupSupervisor step: two crashes, each restarted, then both tasks end
+        assert out.count("POST /users -> 503, it crashes") == 2
+        assert out.count("| Function: taskvisor._demo.step_account_setup.CRM.create_user") == 2
+        assert "call 3: POST /users -> 201, user created" in out
+        assert "TaskSupervisor.children('AccountSetupSupervisor') -> []" in out
         assert out.rstrip().endswith("demo finished")
         assert proc.stderr == ""
 

@@ -5,8 +5,15 @@ bounded concurrency, with Elixir's semantics: processes, links, monitors and exi
 """
 
 from ._child_spec import ChildInfo, ChildSpec
-from ._errors import MaxChildrenError, NotOwnerError, TaskExit, TaskTimeout
-from ._executors import Executor, ThreadPool
+from ._errors import (
+    MaxChildrenError,
+    NotOwnerError,
+    RemoteError,
+    TaskExit,
+    TaskTimeout,
+    WorkerCrashedError,
+)
+from ._executors import Executor, ProcessPool, ThreadPool
 from ._process import Process
 from ._runtime._pid import Pid
 from ._stream import TaskStream
@@ -15,6 +22,7 @@ from ._supervisors._supervisor import Supervisor
 from ._supervisors._task_supervisor import TaskSupervisor
 from ._task import Task
 from ._types import Exit, ExitReason, Ok
+from ._watchdog import LoopWatchdog
 
 __all__ = [
     "ChildInfo",
@@ -22,11 +30,14 @@ __all__ = [
     "Executor",
     "Exit",
     "ExitReason",
+    "LoopWatchdog",
     "MaxChildrenError",
     "NotOwnerError",
     "Ok",
     "Pid",
     "Process",
+    "ProcessPool",
+    "RemoteError",
     "Supervisor",
     "Task",
     "TaskExit",
@@ -34,6 +45,7 @@ __all__ = [
     "TaskSupervisor",
     "TaskTimeout",
     "ThreadPool",
+    "WorkerCrashedError",
     "run_application",
 ]
 

@@ -7,6 +7,8 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from ._watchdog import LoopWatchdog
+
 __all__ = ["main"]
 
 
@@ -21,14 +23,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+async def _demo() -> int:
+    """The demo's steps, under a loop watchdog: a step that blocks the loop is named."""
+    from ._demo import STEPS, run_demo
+    from ._demo.step_watchdog import WATCHDOG_THRESHOLD
+
+    with LoopWatchdog(WATCHDOG_THRESHOLD):
+        return await run_demo(STEPS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 when no command is given)."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from ._demo import STEPS, run_demo
-
-        return asyncio.run(run_demo(STEPS))
+        return asyncio.run(_demo())
     parser.print_help(sys.stderr)
     return 2
 

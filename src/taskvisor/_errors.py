@@ -5,16 +5,28 @@ Exception
  │    └── TaskTimeout         reason "timeout"; also a TimeoutError
  ├── RuntimeError
  │    ├── NotOwnerError       a task queried from a process that does not own it
- │    └── MaxChildrenError    a supervisor at its max_children
+ │    ├── MaxChildrenError    a supervisor at its max_children
+ │    └── WorkerCrashedError  a process-pool worker died while running a call
+ ├── RemoteError              a worker's exception that could not travel as itself
+ └── RemoteTraceback          the worker's traceback, as the __cause__ of its exception
 """
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from ._types import ExitReason
 
-__all__ = ["MaxChildrenError", "NotOwnerError", "TaskExit", "TaskTimeout"]
+__all__ = [
+    "MaxChildrenError",
+    "NotOwnerError",
+    "RemoteError",
+    "RemoteTraceback",
+    "TaskExit",
+    "TaskTimeout",
+    "WorkerCrashedError",
+]
 
 
 class TaskExit(Exception):
@@ -68,6 +80,77 @@ class NotOwnerError(RuntimeError):
 
 class MaxChildrenError(RuntimeError):
     """A supervisor refused a child because it already runs `max_children` of them."""
+
+
+class WorkerCrashedError(RuntimeError):
+    """The worker process running a call died before it answered; the pool replaced it.
+
+    A segfault, ``os._exit``, a SIGKILL from outside the pool or the OOM killer: the task
+    running the call ends with this exception as its exit reason. `fn` names the function,
+    `pid` is the worker's OS pid and `exitcode` its exit status (negative: the number of the
+    signal that killed it; None: unknown).
+    """
+
+    fn: str
+    pid: int
+    exitcode: int | None
+
+    def __init__(self, fn: str, pid: int, exitcode: int | None) -> None:
+        super().__init__(f"the worker process {pid} running {fn} died: {_how(exitcode)}")
+        self.fn = fn
+        self.pid = pid
+        self.exitcode = exitcode
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.fn, self.pid, self.exitcode))
+
+
+class RemoteError(Exception):
+    """An exception raised in a worker process that could not come back as itself.
+
+    It could not be pickled in the worker, or not unpickled here (a class that is not
+    importable, an ``__init__`` that pickle cannot call again). It keeps what can always
+    travel: the exception's type name, its message and the worker's traceback, as text.
+    """
+
+    type_name: str
+    message: str
+    traceback: str
+
+    def __init__(self, type_name: str, message: str, traceback: str) -> None:
+        super().__init__(f"{type_name}: {message}\n\nWorker traceback:\n{traceback}")
+        self.type_name = type_name
+        self.message = message
+        self.traceback = traceback
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.type_name, self.message, self.traceback))
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker process, as text.
+
+    Set as the ``__cause__`` of the exception that came back, so that printing it, or a
+    crash report, shows where in the worker it was raised (as `concurrent.futures` does).
+    """
+
+    def __init__(self, traceback: str) -> None:
+        super().__init__(traceback)
+        self.traceback = traceback
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.traceback.rstrip()}\n"""'
+
+
+def _how(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "exit status unknown"
+    if exitcode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exited with code {exitcode}"
 
 
 def _format_reason(reason: ExitReason) -> str:

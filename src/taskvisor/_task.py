@@ -288,9 +288,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         return task
 
     @staticmethod
-    def child_spec(
-        fn: Callable[..., Any], *args: Any, executor: ExecutorArg = None
-    ) -> ChildSpec:
+    def child_spec(fn: Callable[..., Any], *args: Any, executor: ExecutorArg = None) -> ChildSpec:
         """A child spec that runs ``Task.start_link(fn, *args)`` under a `Supervisor`.
 
         As Elixir's, the child is ``restart="temporary"``: a task is not restarted unless

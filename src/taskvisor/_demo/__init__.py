@@ -6,7 +6,16 @@ Each step is a module with a `Step`; `STEPS` lists them in the order they run. A
 
 from __future__ import annotations
 
-from . import step_concurrent, step_crash, step_start, step_stream, step_yield
+from . import (
+    step_account_setup,
+    step_concurrent,
+    step_crash,
+    step_processes,
+    step_start,
+    step_stream,
+    step_watchdog,
+    step_yield,
+)
 from ._runner import run_demo
 from ._step import Step
 
@@ -18,4 +27,7 @@ STEPS: tuple[Step, ...] = (
     step_stream.STEP,
     step_crash.STEP,
     step_yield.STEP,
+    step_watchdog.STEP,
+    step_account_setup.STEP,
+    step_processes.STEP,
 )
