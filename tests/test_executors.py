@@ -17,7 +17,18 @@ from typing import Any
 import pytest
 
 from support import settle
-from taskvisor import Executor, Exit, Ok, Process, Task, TaskSupervisor, ThreadPool
+from taskvisor import (
+    Executor,
+    Exit,
+    Ok,
+    Process,
+    ProcessPool,
+    Task,
+    TaskSupervisor,
+    ThreadPool,
+    set_default_executor,
+)
+from taskvisor._executors import default_thread_pool
 
 
 class Recording(Executor):
@@ -233,3 +244,31 @@ class TestChoosing:
     async def test_ok_results_are_the_same_wherever_the_function_runs(self) -> None:
         stream = Task.async_stream([1, 2, 3], work, executor="thread")
         assert [r async for r in stream] == [Ok(2), Ok(4), Ok(6)]
+
+
+class TestDefaults:
+    async def test_the_default_thread_pool_can_be_replaced(self) -> None:
+        before = default_thread_pool()
+        mine = ThreadPool(max_workers=2)
+        set_default_executor("thread", mine)
+        try:
+            names = await Task.await_(Task.async_(lambda: threading.current_thread().name))
+            assert default_thread_pool() is mine
+            assert names.startswith("taskvisor")
+        finally:
+            set_default_executor("thread", before)
+            mine.shutdown()
+
+    @pytest.mark.parametrize(
+        ("kind", "executor", "error"),
+        [
+            ("gpu", ThreadPool(1), ValueError),
+            ("thread", ProcessPool(1), TypeError),
+            ("process", ThreadPool(1), TypeError),
+        ],
+    )
+    def test_a_wrong_default_is_refused_naming_it(
+        self, kind: Any, executor: Any, error: type[Exception]
+    ) -> None:
+        with pytest.raises(error, match=r"kind|executor"):
+            set_default_executor(kind, executor)

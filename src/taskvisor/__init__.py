@@ -13,7 +13,7 @@ from ._errors import (
     TaskTimeout,
     WorkerCrashedError,
 )
-from ._executors import Executor, ProcessPool, ThreadPool
+from ._executors import Executor, ProcessPool, ThreadPool, set_default_executor
 from ._process import Process
 from ._runtime._pid import Pid
 from ._stream import TaskStream
@@ -47,6 +47,7 @@ __all__ = [
     "ThreadPool",
     "WorkerCrashedError",
     "run_application",
+    "set_default_executor",
 ]
 
 for _name in __all__:

@@ -2,7 +2,7 @@
 
 from .._errors import RemoteError, WorkerCrashedError
 from ._base import Call, Executor
-from ._choose import ExecutorArg, Runner, check_executor, runner_for
+from ._choose import ExecutorArg, Runner, check_executor, runner_for, set_default_executor
 from ._loop import LOOP, LoopExecutor
 from ._process import ProcessPool, default_process_pool
 from ._thread import ThreadPool, default_thread_pool
@@ -22,4 +22,5 @@ __all__ = [
     "default_process_pool",
     "default_thread_pool",
     "runner_for",
+    "set_default_executor",
 ]

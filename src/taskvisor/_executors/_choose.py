@@ -10,12 +10,14 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
-from .._validate import check_fn
+from .._validate import check_choice, check_fn
+from . import _process, _thread
 from ._base import Executor
 from ._loop import LoopExecutor, is_coroutine_function, on_loop
-from ._thread import default_thread_pool
+from ._process import ProcessPool
+from ._thread import ThreadPool, default_thread_pool
 
-__all__ = ["ExecutorArg", "Runner", "check_executor", "runner_for"]
+__all__ = ["ExecutorArg", "Runner", "check_executor", "runner_for", "set_default_executor"]
 
 ExecutorArg: TypeAlias = Literal["loop", "thread", "process"] | Executor | None
 """The ``executor=`` option: a place by name, an executor object, or None for the default
@@ -54,9 +56,32 @@ def runner_for(fn: Callable[..., Any], executor: ExecutorArg) -> Runner | None:
     if executor == "thread":
         return default_thread_pool().run
     if executor == "process":
-        from ._process import default_process_pool
-
-        return default_process_pool().run
+        return _process.default_process_pool().run
     assert isinstance(executor, Executor)
     runner: Runner = executor.run
     return runner
+
+
+def set_default_executor(
+    kind: Literal["thread", "process"], executor: ThreadPool | ProcessPool
+) -> None:
+    """Put your own pool behind ``executor="thread"`` (and plain functions by default) or
+    ``executor="process"``, e.g. ``set_default_executor("thread", ThreadPool(64))``.
+
+    Tasks already running keep the pool they started on; the previous pool is not shut down.
+
+    Raises:
+        ValueError: `kind` is not ``"thread"`` or ``"process"``.
+        TypeError: `executor` is not a `ThreadPool` (for threads) or a `ProcessPool`.
+
+    Cancellation: not a wait; nothing to cancel.
+    """
+    check_choice(kind, "kind", ("thread", "process"))
+    if kind == "thread":
+        if not isinstance(executor, ThreadPool):
+            raise TypeError(f"executor must be a ThreadPool for 'thread', got {executor!r}")
+        _thread.set_default(executor)
+    else:
+        if not isinstance(executor, ProcessPool):
+            raise TypeError(f"executor must be a ProcessPool for 'process', got {executor!r}")
+        _process.set_default(executor)

@@ -23,7 +23,7 @@ from ._base import Executor
 if TYPE_CHECKING:
     from ._dispatch import Dispatcher, ProcessCall
 
-__all__ = ["ProcessPool", "default_process_pool"]
+__all__ = ["ProcessPool", "default_process_pool", "set_default"]
 
 _DEFAULT_START_METHOD = "forkserver" if sys.platform.startswith("linux") else "spawn"
 
@@ -169,3 +169,9 @@ def default_process_pool() -> ProcessPool:
     if _default is None:
         _default = ProcessPool()
     return _default
+
+
+def set_default(pool: ProcessPool) -> None:
+    """Replace the shared pool (see `set_default_executor`)."""
+    global _default
+    _default = pool

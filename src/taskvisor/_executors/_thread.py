@@ -23,7 +23,7 @@ from .._validate import check_positive_int, describe_fn
 from ._base import Executor
 from ._loop import await_if_awaitable, is_coroutine_function
 
-__all__ = ["ThreadPool", "default_thread_pool"]
+__all__ = ["ThreadPool", "default_thread_pool", "set_default"]
 
 
 class _ThreadCall:
@@ -143,6 +143,12 @@ def default_thread_pool() -> ThreadPool:
     if _default is None:
         _default = ThreadPool()
     return _default
+
+
+def set_default(pool: ThreadPool) -> None:
+    """Replace the shared pool (see `set_default_executor`)."""
+    global _default
+    _default = pool
 
 
 def _warn_abandoned(fn: Callable[..., Any]) -> None:
