@@ -1,6 +1,7 @@
-# Elixir's Task, measured the same way as the Python systems; run by bench/run.py:
+# Elixir's Task and Task.Supervisor, measured the same way as the Python systems; run by
+# bench/run.py:
 #
-#   elixir bench/elixir_bench.exs time   --n 10000,100000 --rounds 5
+#   elixir bench/elixir_bench.exs time   --n 10000,100000 --rounds 5 [--only start,start_child]
 #   elixir bench/elixir_bench.exs memory --n 10000
 #
 # Prints one tab-separated line per measurement, which the harness parses:
@@ -61,6 +62,38 @@ defmodule Bench do
     end
   end
 
+  # supervised fire and forget: Task.Supervisor.start_child (restart: :temporary, the
+  # default) under one supervisor; the last body tells the caller (an atomic countdown), then
+  # the caller asks the supervisor for its children until it has none (the supervisor has
+  # handled every child's exit), as the Python side polls TaskSupervisor.children().
+  def start_child(n, variant, sup) do
+    work = work(variant)
+    left = :atomics.new(1, [])
+    :atomics.put(left, 1, n)
+    parent = self()
+
+    Enum.each(0..(n - 1), fn i ->
+      {:ok, _pid} =
+        Task.Supervisor.start_child(sup, fn ->
+          work.(i)
+          if :atomics.sub_get(left, 1, 1) == 0, do: send(parent, :all_done)
+        end)
+    end)
+
+    receive do
+      :all_done -> :ok
+    end
+
+    until_no_children(sup)
+  end
+
+  defp until_no_children(sup) do
+    case Task.Supervisor.children(sup) do
+      [] -> :ok
+      _ -> until_no_children(sup)
+    end
+  end
+
   defp check(res, n) do
     if res != Enum.to_list(0..(n - 1)), do: raise("wrong results")
     :ok
@@ -72,24 +105,31 @@ defmodule Bench do
     us
   end
 
-  def cases do
+  def cases(sup) do
     for variant <- ["ret", "sleep0"] do
       [
         {"spawn", variant, fn n -> spawn_await(n, variant) end},
         {"stream_t5", variant, fn n -> stream(n, variant, 5000) end},
         {"stream_inf", variant, fn n -> stream(n, variant, :infinity) end},
-        {"start", variant, fn n -> start(n, variant) end}
+        {"start", variant, fn n -> start(n, variant) end},
+        {"start_child", variant, fn n -> start_child(n, variant, sup) end}
       ]
     end
     |> List.flatten()
   end
 
-  def run_time(ns, rounds) do
+  # only the workloads named in `only` (nil: all)
+  def cases(sup, nil), do: cases(sup)
+  def cases(sup, only), do: Enum.filter(cases(sup), fn {w, _, _} -> w in only end)
+
+  def run_time(ns, rounds, only) do
+    # one task supervisor for every start_child measurement, started outside the clock
+    {:ok, sup} = Task.Supervisor.start_link()
     # warm-up: every case once at a small N (loads modules, grows the schedulers' pools)
-    Enum.each(cases(), fn {_, _, f} -> time_us(fn -> f.(2000) end) end)
+    Enum.each(cases(sup, only), fn {_, _, f} -> time_us(fn -> f.(2000) end) end)
 
     for n <- ns, round <- 1..rounds do
-      cs = cases()
+      cs = cases(sup, only)
       # rotate the order each round, as the Python harness does
       k = rem(round - 1, length(cs))
       {a, b} = Enum.split(cs, k)
@@ -138,10 +178,13 @@ defmodule Bench do
   end
 end
 
-{opts, [mode], _} = OptionParser.parse(System.argv(), strict: [n: :string, rounds: :integer])
+{opts, [mode], _} =
+  OptionParser.parse(System.argv(), strict: [n: :string, rounds: :integer, only: :string])
+
 ns = opts |> Keyword.get(:n, "10000") |> String.split(",") |> Enum.map(&String.to_integer/1)
+only = if opts[:only], do: String.split(opts[:only], ",", trim: true), else: nil
 
 case mode do
-  "time" -> Bench.run_time(ns, Keyword.get(opts, :rounds, 5))
+  "time" -> Bench.run_time(ns, Keyword.get(opts, :rounds, 5), only)
   "memory" -> Enum.each(ns, &Bench.run_memory/1)
 end

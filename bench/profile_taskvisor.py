@@ -1,6 +1,8 @@
 """cProfile the taskvisor workloads (and their bare-asyncio baselines) at N=10_000.
 
-    .venv/bin/python bench/profile_taskvisor.py [spawn|stream|stream5|start] [ret|sleep0] [N]
+    .venv/bin/python bench/profile_taskvisor.py WORKLOAD [ret|sleep0] [N]
+
+WORKLOAD: spawn | stream | stream5 | start | start_child.
 
 Prints the top functions by self time (tottime). cProfile inflates Python-level call
 overhead, so read the ranking, not the absolute numbers; compare with the same profile of
@@ -27,6 +29,7 @@ CASES = {
         lambda n, v: asyncio_bare.stream(n, v, timeout=5.0),
     ),
     "start": (taskvisor_sys.start, asyncio_bare.start),
+    "start_child": (taskvisor_sys.start_child, asyncio_bare.start_child),
 }
 
 

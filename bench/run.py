@@ -8,9 +8,18 @@ checkpoint first):
   spawn   spawn N tasks, await all of their results
   stream  N items through a window of 100 concurrent tasks, results in input order
   start   fire-and-forget N tasks, wait until every one has run
+  start_child  N supervised fire-and-forget children (TaskSupervisor.start_child and its
+          peers), wait until the owner has seen every one end
 Memory workload:
   idle    N tasks each blocked on one shared event: bytes per task (tracemalloc and RSS
           delta), in a fresh subprocess per system and method
+Soak (bench/soak_start_child.py, in a fresh subprocess; --no-soak skips it):
+  1,000,000 TaskSupervisor.start_child calls (100,000 with --quick), 10% crashing once under
+  restart="transient": RSS at intervals, and the checks (children() == [] at the end, every
+  item completed exactly once, RSS flat after warm-up)
+CPU (bench/cpu.py, in a fresh subprocess; --no-cpu skips it):
+  a CPU-bound map and tiny calls on 2 worker processes: taskvisor's ProcessPool against
+  sequential, concurrent.futures, pebble and Elixir
 
 Timing: all Python systems run in this one process; each measurement gets a fresh event
 loop (loop set-up is not timed) and a gc.collect() before it (GC stays enabled). Systems
@@ -39,19 +48,27 @@ from importlib import metadata
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from systems import aiometer_sys, anyio_sys, asyncio_bare, taskvisor_sys, trio_sys  # noqa: E402
+from systems import (  # noqa: E402
+    aiojobs_sys,
+    aiometer_sys,
+    anyio_sys,
+    asyncio_bare,
+    taskvisor_sys,
+    trio_sys,
+)
 
 VARIANTS = ("ret", "sleep0")
 WORKLOADS = {
     "spawn": "spawn+await",
     "stream": "async_stream c=100",
     "start": "start (fire&forget)",
+    "start_child": "start_child (supervised)",
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class Case:
-    workload: str  # spawn | stream | start
+    workload: str  # spawn | stream | start | start_child
     system: str  # the row label
     run: Callable[[int, str], float] | None  # None: measured elsewhere (Elixir)
     baseline: bool = False
@@ -111,6 +128,20 @@ def _cases() -> list[Case]:
         Case("start", "uvloop: taskvisor Task.start", lambda n, v: tv.start(n, v, uv)),
         Case("start", "anyio task group start_soon", anyio_sys.start, slow=True),
         Case("start", "trio nursery start_soon", trio_sys.start),
+        # -- supervised fire and forget: start_child until the owner holds no child ----------
+        Case("start_child", "asyncio create_task+strong-ref set", a.start_child, baseline=True),
+        Case("start_child", "taskvisor TaskSupervisor.start_child", tv.start_child),
+        Case(
+            "start_child",
+            "uvloop: asyncio create_task+strong-ref set",
+            lambda n, v: a.start_child(n, v, uv),
+        ),
+        Case(
+            "start_child",
+            "uvloop: taskvisor TaskSupervisor.start_child",
+            lambda n, v: tv.start_child(n, v, uv),
+        ),
+        Case("start_child", "aiojobs Scheduler.spawn", aiojobs_sys.start_child),
     ]
 
 
@@ -119,6 +150,7 @@ ELIXIR_ROWS = {  # elixir_bench.exs workload name -> (our workload, row label)
     "stream_t5": ("stream", "elixir async_stream timeout=5000"),
     "stream_inf": ("stream", "elixir async_stream timeout=:infinity"),
     "start": ("start", "elixir Task.start"),
+    "start_child": ("start_child", "elixir Task.Supervisor.start_child"),
 }
 MEMORY_SYSTEMS = ["asyncio", "taskvisor", "asyncio+uvloop", "taskvisor+uvloop", "anyio", "trio"]
 MEMORY_LABELS = {
@@ -130,6 +162,23 @@ MEMORY_LABELS = {
     "trio": "trio nursery",
     "elixir": "elixir Task.start (:erlang.memory(:processes))",
 }
+
+
+def is_bare(case: Case) -> bool:
+    """A bare-asyncio row (a baseline on the default loop or on uvloop)."""
+    return case.system.removeprefix("uvloop: ").startswith("asyncio ")
+
+
+def select(cases: list[Case], only: str | None) -> list[Case]:
+    """With `only`: every row of the workload named `only` (spawn, stream, start,
+    start_child), or the rows whose label contains it plus the bare-asyncio rows (default
+    loop and uvloop) of the workloads those rows belong to."""
+    if not only:
+        return cases
+    if only in WORKLOADS:
+        return [c for c in cases if c.workload == only]
+    workloads = {c.workload for c in cases if only in c.system}
+    return [c for c in cases if c.workload in workloads and (only in c.system or is_bare(c))]
 
 
 def log(msg: str) -> None:
@@ -191,7 +240,10 @@ def run_python_rounds(
         log(f"  N={n:>7,} round {r + 1}/{rounds}: {time.perf_counter() - t0:5.1f} s")
 
 
-def run_elixir_time(ns: list[int], rounds: int, samples: dict[Key, list[float]]) -> None:
+def run_elixir_time(
+    ns: list[int], rounds: int, workloads: set[str], samples: dict[Key, list[float]]
+) -> None:
+    names = [name for name, (wl, _label) in ELIXIR_ROWS.items() if wl in workloads]
     cmd = [
         "elixir",
         os.path.join(HERE, "elixir_bench.exs"),
@@ -200,6 +252,8 @@ def run_elixir_time(ns: list[int], rounds: int, samples: dict[Key, list[float]])
         ",".join(map(str, ns)),
         "--rounds",
         str(rounds),
+        "--only",
+        ",".join(names),
     ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     for line in out.splitlines():
@@ -238,6 +292,26 @@ def run_memory(ns: list[int], with_elixir: bool) -> dict[tuple[int, str], dict[s
                     results[(n, "elixir")] = {"processes": float(parts[2])}
         log(f"  memory N={n:,} done")
     return results
+
+
+# -- soak --------------------------------------------------------------------------------
+
+
+def run_soak(extra: list[str]) -> tuple[str, bool]:
+    """bench/soak_start_child.py in a fresh process: (its output, whether it passed)."""
+    cmd = [sys.executable, os.path.join(HERE, "soak_start_child.py"), *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode not in (0, 1):  # 1: a check failed (reported); anything else broke
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}{proc.stderr}")
+    return proc.stdout.rstrip(), proc.returncode == 0
+
+
+def run_cpu(quick: bool, no_elixir: bool) -> str:
+    """bench/cpu.py in a fresh process: its report."""
+    cmd = [sys.executable, os.path.join(HERE, "cpu.py")]
+    cmd += ["--quick"] if quick else []
+    cmd += ["--no-elixir"] if no_elixir else []
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.rstrip()
 
 
 # -- report ------------------------------------------------------------------------------
@@ -304,7 +378,8 @@ def time_report(
                             f"{spread:.0f}%",
                         ]
                     )
-                rows.append([])
+                if rows and rows[-1]:
+                    rows.append([])
     header = [
         "workload [body]",
         "N",
@@ -351,9 +426,11 @@ def targets_report(
     med: dict[Key, float],
     mem: dict[tuple[int, str], dict[str, float]],
     ns: list[int],
+    soak_ok: bool | None = None,
 ) -> tuple[str, dict[str, bool]]:
     lines: list[str] = []
     verdicts: dict[str, bool] = {}
+    headed: set[str] = set()
 
     def check(
         target: str, what: str, wl: str, sys_: str, base: str, limit: float, primary: bool = True
@@ -363,6 +440,9 @@ def targets_report(
                 a, b = med.get((wl, v, n, sys_)), med.get((wl, v, n, base))
                 if a is None or b is None:
                     continue
+                if target not in headed:
+                    headed.add(target)
+                    lines.append(f"{target}:")
                 ok = a / b <= limit
                 tag = "PASS" if ok else "FAIL"
                 note = "" if primary else "  (informational)"
@@ -373,7 +453,6 @@ def targets_report(
                     verdicts[target] = verdicts.get(target, True) and ok
 
     t1 = "spawn+await <= 1.25x create_task+gather"
-    lines.append(f"{t1}:")
     check(
         t1,
         "taskvisor vs asyncio",
@@ -392,7 +471,6 @@ def targets_report(
     )
 
     t2 = "async_stream <= 1.3x task window"
-    lines.append(f"{t2}:")
     check(
         t2,
         "timeout=None vs window",
@@ -436,7 +514,6 @@ def targets_report(
     )
 
     t3 = "start <= 1.2x create_task+strong-ref set"
-    lines.append(f"{t3}:")
     check(
         t3,
         "taskvisor vs asyncio",
@@ -450,6 +527,24 @@ def targets_report(
         "uvloop: taskvisor vs asyncio",
         "start",
         "uvloop: taskvisor Task.start",
+        "uvloop: asyncio create_task+strong-ref set",
+        1.2,
+    )
+
+    t5 = "start_child <= 1.2x create_task+strong-ref set"
+    check(
+        t5,
+        "taskvisor vs asyncio",
+        "start_child",
+        "taskvisor TaskSupervisor.start_child",
+        "asyncio create_task+strong-ref set",
+        1.2,
+    )
+    check(
+        t5,
+        "uvloop: taskvisor vs asyncio",
+        "start_child",
+        "uvloop: taskvisor TaskSupervisor.start_child",
         "uvloop: asyncio create_task+strong-ref set",
         1.2,
     )
@@ -470,6 +565,10 @@ def targets_report(
                     f"tracemalloc {r['tracemalloc']:.0f} B, RSS {r['rss']:.0f} B "
                     f"(limit 2000 B)"
                 )
+    if soak_ok is not None:
+        t6 = "soak: start_child with crashes: children() back to [], each item once, RSS flat"
+        lines += [f"{t6}:", f"  {'PASS' if soak_ok else 'FAIL'}  (see the soak above)"]
+        verdicts[t6] = soak_ok
     summary = ["", "Summary:"] + [
         f"  {'PASS' if ok else 'FAIL'}  {t}" for t, ok in verdicts.items()
     ]
@@ -481,7 +580,7 @@ def targets_report(
 
 def machine_info() -> str:
     versions = []
-    for pkg in ("taskvisor", "uvloop", "aiometer", "anyio", "trio"):
+    for pkg in ("taskvisor", "uvloop", "aiometer", "anyio", "trio", "aiojobs"):
         try:
             versions.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:
@@ -534,18 +633,39 @@ def main() -> int:
     )
     p.add_argument("--no-memory", action="store_true", help="skip the idle-memory workload")
     p.add_argument("--no-elixir", action="store_true", help="skip Elixir even if installed")
-    p.add_argument("--only", help="only rows whose system label contains this text")
+    p.add_argument(
+        "--no-soak", action="store_true", help="skip the start_child soak (also skipped by --only)"
+    )
+    p.add_argument(
+        "--no-cpu", action="store_true", help="skip bench/cpu.py (also skipped by --only)"
+    )
+    p.add_argument(
+        "--soak",
+        action="store_true",
+        help="run only the soak (1,000,000 start_child calls) and exit; "
+        "`bash bench/run.sh --soak [soak options]` passes options on to it",
+    )
+    p.add_argument(
+        "--only",
+        help="only one workload (spawn, stream, start, start_child), or only the rows whose "
+        "label contains this text (plus the bare-asyncio rows of their workloads)",
+    )
     p.add_argument(
         "--out",
         default=os.path.join(HERE, "results"),
         help="where to write latest.txt and latest.json (default bench/results)",
     )
     args = p.parse_args()
+    if args.soak:
+        return subprocess.run(
+            [sys.executable, os.path.join(HERE, "soak_start_child.py")]
+        ).returncode
 
     ns = args.n or ([10_000] if args.quick else [10_000, 100_000])
     rounds = args.rounds or (3 if args.quick else 5)
     rounds_large = args.rounds_large or rounds
-    cases = [c for c in _cases() if not args.only or args.only in c.system or c.baseline]
+    cases = select(_cases(), args.only)
+    workloads = {c.workload for c in cases}
     have_elixir = shutil.which("elixir") is not None and not args.no_elixir
 
     started = time.perf_counter()
@@ -555,9 +675,13 @@ def main() -> int:
     print(f"command:  bash bench/run.sh {argv}".rstrip())
     rounds_slow = min(args.rounds_slow, rounds_large)
     slow = ", ".join(sorted({c.system.split()[0] for c in cases if c.slow}))
+    except_slow = (
+        f", except the slow peers ({slow}): {rounds_slow} at larger N, to stay within ~10 minutes"
+        if slow
+        else ""
+    )
     print(
-        f"rounds:   {rounds} for N <= 10,000; {rounds_large} for larger N, except the slow "
-        f"peers ({slow}): {rounds_slow} at larger N, to stay within ~10 minutes. "
+        f"rounds:   {rounds} for N <= 10,000; {rounds_large} for larger N{except_slow}. "
         "Median reported; one warm-up round (N=2,000) discarded.\n",
         flush=True,
     )
@@ -579,7 +703,7 @@ def main() -> int:
         log("elixir timing")
         # Elixir uses one round count for all N: the larger of the two keeps the 100k rows
         # at least as well sampled as the Python ones (it is fast).
-        run_elixir_time(ns, max(rounds, rounds_large), samples)
+        run_elixir_time(ns, max(rounds, rounds_large), workloads, samples)
     elif not args.no_elixir:
         print("elixir: not installed (apt-get install elixir)\n", flush=True)
 
@@ -587,6 +711,17 @@ def main() -> int:
     if not args.no_memory:
         log("memory (fresh subprocess per system, N and method)")
         mem = run_memory(ns, have_elixir)
+
+    soak: tuple[str, bool] | None = None
+    if not args.no_soak and not args.only:
+        soak_n = 100_000 if args.quick else 1_000_000
+        log(f"soak: {soak_n:,} start_child calls (fresh subprocess)")
+        soak = run_soak(["--n", str(soak_n)])
+
+    cpu: str | None = None
+    if not args.no_cpu and not args.only:
+        log("cpu: bench/cpu.py (fresh subprocess)")
+        cpu = run_cpu(args.quick, args.no_elixir)
 
     order = [(c.workload, c.system) for c in cases]
     for name, (wl, label) in ELIXIR_ROWS.items():
@@ -596,7 +731,11 @@ def main() -> int:
     out = [text]
     if mem:
         out += ["", memory_report(mem, ns)]
-    targets, verdicts = targets_report(med, mem, ns)
+    if soak is not None:
+        out += ["", "Soak (bench/soak_start_child.py):", soak[0]]
+    if cpu is not None:
+        out += ["", "CPU-bound work on processes (bench/cpu.py):", cpu]
+    targets, verdicts = targets_report(med, mem, ns, None if soak is None else soak[1])
     out += ["", "Targets (ratios of medians; taskvisor vs bare asyncio on the same loop):", targets]
     elapsed = time.perf_counter() - started
     out += ["", f"total wall time: {elapsed:.0f} s"]
@@ -619,6 +758,8 @@ def main() -> int:
                 ],
                 "memory_bytes_per_task": [{"n": k[0], "system": k[1], **v} for k, v in mem.items()],
                 "targets": verdicts,
+                "soak": None if soak is None else soak[0],
+                "cpu": cpu,
             },
             f,
             indent=1,

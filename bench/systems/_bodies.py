@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 
@@ -77,6 +78,42 @@ def time_start(
         await countdown.event.wait()
         elapsed = time.perf_counter() - t0
         cd = None
+        return elapsed
+
+    return run_on(loop, main)  # type: ignore[no-any-return]
+
+
+def time_start_child(
+    n: int,
+    variant: str,
+    loop: str,
+    open_: Callable[[], AbstractAsyncContextManager[Any]],
+    start_all: Callable[[Any, Callable[[Any], Any], int], Awaitable[None]],
+    left: Callable[[Any], int],
+) -> float:
+    """Time N supervised fire-and-forget children on a fresh `loop`, until all have ended.
+
+    ``async with open_() as owner`` sets up the owner of the children (a task supervisor, a
+    scheduler, a strong-reference set) outside the clock. Inside the clock:
+    ``await start_all(owner, body, n)`` starts ``body(i)`` for each i in range(n); then the
+    wait for the countdown's event (set by the last body to run), then ``left(owner)`` is
+    polled (one `asyncio.sleep(0)` between polls) until the owner holds no child: the clock
+    stops once the owner itself has seen every child end. Leaving the owner's context (its
+    shutdown) is not timed.
+    """
+    body = START[variant]
+
+    async def main() -> float:
+        global cd
+        async with open_() as owner:
+            countdown = cd = Countdown(n)
+            t0 = time.perf_counter()
+            await start_all(owner, body, n)
+            await countdown.event.wait()
+            while left(owner):
+                await asyncio.sleep(0)
+            elapsed = time.perf_counter() - t0
+            cd = None
         return elapsed
 
     return run_on(loop, main)  # type: ignore[no-any-return]

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from ._bodies import WORK, check_ordered, idle_rounds, run_on, time_start, wait_event
+from ._bodies import (
+    WORK,
+    check_ordered,
+    idle_rounds,
+    run_on,
+    time_start,
+    time_start_child,
+    wait_event,
+)
 
 # -- spawn + await: create_task + gather --------------------------------------------------
 
@@ -119,6 +128,31 @@ def start(n: int, variant: str, loop: str = "asyncio") -> float:
             task.add_done_callback(discard)
 
     return time_start(n, variant, loop, start_all)
+
+
+# -- start_child baseline: the same, until the strong-reference set is empty ---------------
+
+
+@contextlib.asynccontextmanager
+async def _strong_refs() -> AsyncIterator[set[asyncio.Task[Any]]]:
+    yield set()
+
+
+async def _start_all(
+    background: set[asyncio.Task[Any]], body: Callable[[Any], Any], n: int
+) -> None:
+    create_task = asyncio.create_task
+    add, discard = background.add, background.discard
+    for i in range(n):
+        task = create_task(body(i))
+        add(task)
+        task.add_done_callback(discard)
+
+
+def start_child(n: int, variant: str, loop: str = "asyncio") -> float:
+    """The baseline of TaskSupervisor.start_child: `create_task` into a strong-reference set
+    with a done-callback discard, timed until the set is empty."""
+    return time_start_child(n, variant, loop, _strong_refs, _start_all, len)
 
 
 # -- idle memory ---------------------------------------------------------------------------

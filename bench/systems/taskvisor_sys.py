@@ -1,4 +1,5 @@
-"""taskvisor: Task.async_ + Task.await_many, Task.async_stream, Task.start."""
+"""taskvisor: Task.async_ + Task.await_many, Task.async_stream, Task.start,
+TaskSupervisor.start_child."""
 
 from __future__ import annotations
 
@@ -7,9 +8,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from taskvisor import Task
+from taskvisor import Task, TaskSupervisor
 
-from ._bodies import WORK, check_ordered, idle_rounds, run_on, time_start, wait_event
+from ._bodies import (
+    WORK,
+    check_ordered,
+    idle_rounds,
+    run_on,
+    time_start,
+    time_start_child,
+    wait_event,
+)
 
 
 def spawn(n: int, variant: str, loop: str = "asyncio") -> float:
@@ -52,6 +61,26 @@ def start(n: int, variant: str, loop: str = "asyncio") -> float:
             start_(body, i)
 
     return time_start(n, variant, loop, start_all)
+
+
+def _supervisor() -> TaskSupervisor:
+    return TaskSupervisor()
+
+
+async def _start_children(sup: TaskSupervisor, body: Callable[[Any], Any], n: int) -> None:
+    start_child = TaskSupervisor.start_child
+    for i in range(n):
+        start_child(sup, body, i)
+
+
+def _children_left(sup: TaskSupervisor) -> int:
+    return len(TaskSupervisor.children(sup))
+
+
+def start_child(n: int, variant: str, loop: str = "asyncio") -> float:
+    """`TaskSupervisor.start_child(sup, body, i)` (restart="temporary", the default) under
+    one supervisor started outside the clock; timed until `children(sup)` is empty."""
+    return time_start_child(n, variant, loop, _supervisor, _start_children, _children_left)
 
 
 def idle(n: int, measure: Callable[[], None], loop: str = "asyncio") -> None:

@@ -22,7 +22,7 @@ from .._errors import MaxChildrenError
 from .._executors import ExecutorArg, Runner, check_executor, runner_for
 from .._runtime._adopt import current, current_in
 from .._runtime._pid import Pid, lookup
-from .._runtime._proc import DEAD, DOOMED, Proc
+from .._runtime._proc import DEAD, DOOMED, RUNNING, Proc
 from .._runtime._stopping import stop as stop_process
 from .._stream import Spawn, TaskStream, build_stream
 from .._task import Task
@@ -231,11 +231,13 @@ class TaskSupervisor(SupervisorProcess):
         Cancellation: the child is not linked to the caller; it stops with the supervisor
         (exit ``"shutdown"``, then a kill after `shutdown`) or with `terminate_child`.
         """
-        call = ("TaskSupervisor.start_child", (self, fn, *args))
-        sup = self if type(self) is TaskSupervisor else resolve(self, TaskSupervisor, call)
+        if type(self) is TaskSupervisor:  # the hot path: no call tuple unless it fails
+            sup = self
+        else:
+            sup = resolve(self, TaskSupervisor, ("TaskSupervisor.start_child", (self, fn, *args)))
         kind = _child(restart, shutdown)
         runner = runner_for(fn, sup._executor if executor is None else executor)
-        caller = sup._caller_for(call, _MAX_CHILDREN)
+        caller = sup._caller_for("TaskSupervisor.start_child", fn, args, _MAX_CHILDREN)
         child = Proc.__new__(Proc)
         child._setup(fn, args, caller, runner, sup._loop, sup, sup)
         sup._adopt(child, kind)
@@ -497,13 +499,15 @@ class TaskSupervisor(SupervisorProcess):
 
     # -- inside ---------------------------------------------------------------------------
 
-    def _caller_for(self, call: tuple[str, tuple[Any, ...]], full: str) -> Proc:
+    def _caller_for(self, name: str, fn: Any, args: tuple[Any, ...], full: str) -> Proc:
         """The calling process, once the supervisor is known to take one more child."""
-        loop = self._live(call)._loop
+        loop = self._loop
+        if loop is None or self._state is not RUNNING:
+            self._live((name, (self, fn, *args)))  # raises: not started, or "noproc"
         assert loop is not None
         caller = current_in(loop)
         if caller._state is DOOMED:
-            raise caller._exit_now(call)
+            raise caller._exit_now((name, (self, fn, *args)))
         limit = self._max_children
         if limit is not None and len(self._children) >= limit:
             raise MaxChildrenError(full)
@@ -511,11 +515,11 @@ class TaskSupervisor(SupervisorProcess):
 
     def _adopt(self, child: Proc, kind: Child) -> None:
         """Count a just-spawned child (or, if it already ended inside spawn, its exit)."""
-        if child._state is DEAD:  # ended inside spawn (an eager task factory): restart it
+        if child._state is not DEAD:
+            self._children[child] = kind
+        else:  # ended inside spawn (an eager task factory): restart it
             assert self._loop is not None  # later, or a child that never awaits would recurse
             self._loop.call_soon(self._after_exit, child, child._reason, kind)
-        else:
-            self._children[child] = kind
 
     async def _run(self) -> None:
         await self._stop_asked
@@ -524,14 +528,27 @@ class TaskSupervisor(SupervisorProcess):
     def _is_child(self, proc: Proc) -> bool:
         return proc._parent is self
 
+    def _on_linked_exit(self, source: Proc, reason: ExitReason) -> None:
+        # The hot path of every child's exit, flattened: one dict pop, one set discard.
+        kind = self._children.pop(source, None)
+        if kind is None:  # not a running child: the parent, a linked process, a terminated one
+            SupervisorProcess._on_linked_exit(self, source, reason)
+            return
+        links = self._links
+        if type(links) is set:
+            links.discard(source)
+        elif links is source:
+            self._links = None
+        if kind[0] != "temporary" and self._state is not DOOMED:
+            self._after_exit(source, reason, kind)
+
     def _shutdown_of(self, child: Proc) -> ShutdownTimeout:
         kind = self._children.get(child)
         return 5.0 if kind is None else kind[1]
 
     def _child_exited(self, child: Proc, reason: ExitReason) -> None:
-        kind = self._children.pop(child, None)
-        if kind is not None and self._state is not DOOMED:
-            self._after_exit(child, reason, kind)
+        """A child no longer counted (terminated, or ended inside spawn): nothing to do;
+        running children's exits take the fast path in `_on_linked_exit`."""
 
     def _after_exit(self, child: Proc, reason: ExitReason, kind: Child) -> None:
         """Restart `child` if its restart says so and the intensity allows."""
@@ -558,7 +575,7 @@ def _start_task(
     sup = resolve(sup_or_name, TaskSupervisor, call)
     kind = _child("temporary", shutdown)
     runner = runner_for(fn, sup._executor if executor is None else executor)
-    owner = sup._caller_for(call, _MAX_CHILDREN)
+    owner = sup._caller_for(name, fn, args, _MAX_CHILDREN)
     assert sup._loop is not None
     task = Task._spawn(owner, fn, args, runner, sup._loop, None, link, sup)
     if task._state is not DEAD:
@@ -591,7 +608,7 @@ def _stream(
         def spawn(
             consumer: Proc, fn: Callable[..., Any], item: Any, loop: Any, waiter: Any
         ) -> Task[Any]:
-            sup._caller_for(call, _MAX_CHILDREN_STREAM)
+            sup._caller_for(name, fn, (item,), _MAX_CHILDREN_STREAM)
             task = Task._spawn(consumer, fn, (item,), runner, loop, waiter, False, sup)
             if task._state is not DEAD:
                 task._link(sup)
