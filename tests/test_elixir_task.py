@@ -29,7 +29,18 @@ from typing import Any
 
 import pytest
 
-from support import crash, forever, reply, settle, wait_then
+from support import (
+    Mailbox,
+    Sleeper,
+    crash,
+    forever,
+    reply,
+    settle,
+    take,
+    to_list,
+    wait_then,
+    wait_until_down,
+)
 from taskvisor import (
     ChildSpec,
     Exit,
@@ -54,27 +65,6 @@ def collect_garbage() -> Iterator[None]:
     gc.collect()
 
 
-class Mailbox:
-    """A test process's mailbox: tasks `send` to it, the test `receive`s in order."""
-
-    def __init__(self) -> None:
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
-
-    def send(self, message: Any) -> None:
-        self._queue.put_nowait(message)
-
-    async def receive(self) -> Any:
-        async with asyncio.timeout(5.0):  # a guard against hanging, never reached when green
-            return await self._queue.get()
-
-    def received(self) -> list[Any]:
-        """Everything already delivered, without waiting (Elixir's ``refute_received``)."""
-        out = []
-        while not self._queue.empty():
-            out.append(self._queue.get_nowait())
-        return out
-
-
 async def wait_and_send(caller: Mailbox, go: asyncio.Event, message: Any) -> Any:
     """Elixir's ``wait_and_send/2``: say ready, wait to be told to go, send `message`."""
     caller.send("ready")
@@ -86,16 +76,6 @@ async def wait_and_send(caller: Mailbox, go: asyncio.Event, message: Any) -> Any
 async def exit_with(reason: Any) -> None:
     """Elixir's ``exit(reason)`` inside a task."""
     raise TaskExit(reason)
-
-
-async def wait_until_down(pid: Pid | None, turns: int = 10_000) -> None:
-    """Let the loop run until `pid` is dead (a bounded number of turns, never a clock)."""
-    assert pid is not None
-    for _ in range(turns):
-        if not Process.alive(pid):
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"{pid!r} is still alive after {turns} loop turns")
 
 
 async def create_task_in_other_process() -> Task[None]:
@@ -111,68 +91,6 @@ async def create_task_in_other_process() -> Task[None]:
 
 def not_owner_message(task: Task[Any]) -> str:
     return f"task {task!r} must be queried from the owner but was queried from {Process.self()!r}"
-
-
-class Sleeper:
-    """Elixir's ``sleep/1`` for streams, on a virtual clock, recording every task's pid.
-
-    ``sleep(n)`` returns `n` once every running ``sleep(m)`` with ``m < n`` (or with ``m == n``
-    and started earlier) has returned; ``sleep(math.inf)`` never returns. Tasks started
-    together see each other: each waits a few loop turns before it looks.
-    ``stall(n)`` is for real timeouts: it returns `n` at once (in its first step, so before
-    any timer can fire) when ``n < 100``, and never otherwise.
-    """
-
-    def __init__(self) -> None:
-        self.pids: list[Pid] = []
-        self._running: list[tuple[float, int]] = []
-        self._seq = itertools.count()
-        self._changed = asyncio.Event()
-
-    async def sleep(self, n: float) -> float:
-        self.pids.append(Process.self())
-        if n == math.inf:
-            await forever()
-        key = (n, next(self._seq))
-        self._running.append(key)
-        try:
-            await settle()
-            while min(self._running) != key:
-                await self._changed.wait()
-            return n
-        finally:
-            self._running.remove(key)
-            self._changed.set()
-            self._changed = asyncio.Event()
-
-    async def exit(self, reason: Any) -> None:
-        self.pids.append(Process.self())
-        raise TaskExit(reason)
-
-    async def stall(self, n: float) -> float:
-        self.pids.append(Process.self())
-        if n >= 100:
-            await forever()
-        return n
-
-    def all_dead(self) -> bool:
-        return bool(self.pids) and not any(Process.alive(pid) for pid in self.pids)
-
-
-async def to_list(results: AsyncIterable[Any]) -> list[Any]:
-    """Elixir's ``Enum.to_list/1``."""
-    return [r async for r in results]
-
-
-async def take(stream: Any, n: int) -> list[Any]:
-    """Elixir's ``Enum.take/2``: the first `n` results, then the stream is halted."""
-    out: list[Any] = []
-    async with stream:
-        async for r in stream:
-            out.append(r)
-            if len(out) == n:
-                break
-    return out
 
 
 async def zip_elem1(left: AsyncIterator[Any], right: AsyncIterator[Any]) -> list[Any]:
