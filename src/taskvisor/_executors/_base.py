@@ -76,6 +76,8 @@ async def drive(call: Call) -> Any:
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
+            if future.cancelled():  # the call itself ended stopped: nothing left to kill
+                raise
             if me is not None and me._state is DOOMED and me._cancels > seen:
                 seen = me._cancels
                 if me._reason != "killed":
