@@ -300,7 +300,7 @@ class Dispatcher:
             if message == READY:
                 worker.ready = True
             if worker.exiting:
-                pass
+                pass  # asked to quit already: it gets no more work
             elif self._closing or (self._max_calls and worker.calls >= self._max_calls):
                 worker.quit()
                 self._serving.discard(worker)
