@@ -48,8 +48,8 @@ TEARDOWN_GRACE = 1.0
 def run_application(
     children: Iterable[Any],
     main: Callable[[], Any] | None = None,
-    *,
     strategy: Strategy = "one_for_one",
+    *,
     max_restarts: int = 3,
     max_seconds: float = 5.0,
     name: Hashable | None = None,

@@ -105,7 +105,6 @@ class Supervisor(SupervisorProcess):
     def __init__(
         self,
         children: Iterable[Any],
-        *,
         strategy: Strategy = "one_for_one",
         max_restarts: int = 3,
         max_seconds: float = 5.0,
@@ -128,7 +127,6 @@ class Supervisor(SupervisorProcess):
     async def start_link(
         cls,
         children: Iterable[Any],
-        *,
         strategy: Strategy = "one_for_one",
         max_restarts: int = 3,
         max_seconds: float = 5.0,

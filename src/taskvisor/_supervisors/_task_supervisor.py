@@ -109,10 +109,10 @@ class TaskSupervisor(SupervisorProcess):
     def __init__(
         self,
         name: Hashable | None = None,
-        *,
         max_children: int | None = None,
         max_restarts: int = 3,
         max_seconds: float = 5.0,
+        *,
         executor: ExecutorArg = None,
     ) -> None:
         _check_max_children(max_children)
@@ -129,10 +129,10 @@ class TaskSupervisor(SupervisorProcess):
     async def start_link(
         cls,
         name: Hashable | None = None,
-        *,
         max_children: int | None = None,
         max_restarts: int = 3,
         max_seconds: float = 5.0,
+        *,
         executor: ExecutorArg = None,
     ) -> TaskSupervisor:
         """Start a task supervisor linked to the caller and return it.
@@ -172,10 +172,10 @@ class TaskSupervisor(SupervisorProcess):
     @staticmethod
     def child_spec(
         name: Hashable | None = None,
-        *,
         max_children: int | None = None,
         max_restarts: int = 3,
         max_seconds: float = 5.0,
+        *,
         executor: ExecutorArg = None,
         id: Hashable | None = None,
     ) -> ChildSpec:
