@@ -461,8 +461,9 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Cancellation: the kill after `timeout` happens even if the caller is interrupted
         while waiting. A coroutine that swallows its cancellation is closed, with a warning
         naming it, and the caller gets ``Exit("killed")`` within the timeout plus a 0.1 s
-        grace; a function in a thread cannot be stopped: it is abandoned, with a warning,
-        and runs on.
+        grace; a function in a thread cannot be stopped: it is waited for until the
+        timeout, then abandoned with a warning (``Exit("killed")``) and runs on; in a worker
+        process (``executor="process"``) it is interrupted, then its worker is SIGKILLed.
         """
         from ._waiting import shutdown
 
