@@ -7,6 +7,7 @@ even if the caller is interrupted (Elixir uses an "enforcer" process for the sam
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from .._types import ExitReason, ShutdownTimeout
@@ -16,15 +17,22 @@ from ._suspend import suspend
 __all__ = ["begin_stop", "stop"]
 
 
-def begin_stop(proc: Proc, source: Proc | None, shutdown: ShutdownTimeout) -> None:
-    """Send the stop: kill at once for "brutal_kill", else exit "shutdown" and arm the kill."""
+def begin_stop(
+    proc: Proc,
+    source: Proc | None,
+    shutdown: ShutdownTimeout,
+    kill: Callable[[], None] | None = None,
+) -> asyncio.TimerHandle | None:
+    """Send the stop: kill at once for "brutal_kill", else exit "shutdown" and arm the kill
+    (`kill`, by default ``proc._kill``); returns the armed timer, if any."""
     if shutdown == "brutal_kill":
         proc._kill()
-        return
+        return None
     proc._signal(source, "shutdown")
-    if shutdown is not None and proc._state is not DEAD:
-        assert not isinstance(shutdown, str)
-        asyncio.get_running_loop().call_later(shutdown, proc._kill)
+    if shutdown is None or proc._state is DEAD:
+        return None
+    assert not isinstance(shutdown, str)
+    return asyncio.get_running_loop().call_later(shutdown, kill or proc._kill)
 
 
 async def stop(

@@ -21,6 +21,7 @@ from .._errors import TaskExit
 from .._reports import logger
 from .._runtime._adopt import current, current_in, running_loop
 from .._runtime._proc import DEAD, DOOMED, RUNNING, SPAWNED, Proc, is_normal
+from .._runtime._stopping import begin_stop
 from .._runtime._suspend import suspend, wake
 from .._types import ExitReason, ShutdownTimeout
 from ._intensity import RestartIntensity
@@ -218,10 +219,8 @@ class SupervisorProcess(Proc):
             await _until_dead(children)
         else:
             for child in children:
-                timer = self._stop_one(child, killed)
+                timers.append(self._stop_one(child, killed))
                 await _until_dead([child])
-                if timer is not None:
-                    timer.cancel()
         for timer in timers:
             if timer is not None:
                 timer.cancel()
@@ -234,21 +233,14 @@ class SupervisorProcess(Proc):
             )
 
     def _stop_one(self, child: Proc, killed: list[Proc]) -> asyncio.TimerHandle | None:
-        shutdown = self._shutdown_of(child)
-        if shutdown == "brutal_kill":
-            child._kill()
-            return None
-        child._signal(self, "shutdown")
-        if shutdown is None or child._state is DEAD:
-            return None
+        """`begin_stop` as the supervisor, noting the children its timer had to kill."""
 
         def kill() -> None:
             if child._state is not DEAD:
                 killed.append(child)
                 child._kill()
 
-        assert self._loop is not None and not isinstance(shutdown, str)
-        return self._loop.call_later(shutdown, kill)
+        return begin_stop(child, self, self._shutdown_of(child), kill)
 
     def __repr__(self) -> str:
         kind = type(self).__name__
@@ -311,9 +303,7 @@ def alive(sup_or_name: object, kind: type[S], call: tuple[str, tuple[Any, ...]])
     """The started, live supervisor for a query; else RuntimeError or exit ``"noproc"``."""
     sup = resolve(sup_or_name, kind, call)
     if sup._loop is None:
-        raise RuntimeError(
-            f"{sup!r} is not started: use `async with` or {kind.__name__}.start_link"
-        )
+        raise sup._not_started()
     if sup._state is DEAD:
         raise TaskExit("noproc", call)
     return sup

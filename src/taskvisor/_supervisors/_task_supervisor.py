@@ -231,10 +231,7 @@ class TaskSupervisor(SupervisorProcess):
         Cancellation: the child is not linked to the caller; it stops with the supervisor
         (exit ``"shutdown"``, then a kill after `shutdown`) or with `terminate_child`.
         """
-        if type(self) is TaskSupervisor:  # the hot path: no call tuple unless it fails
-            sup = self
-        else:
-            sup = resolve(self, TaskSupervisor, ("TaskSupervisor.start_child", (self, fn, *args)))
+        sup = _supervisor_of(self, "TaskSupervisor.start_child", fn, args)
         kind = _child(restart, shutdown)
         runner = runner_for(fn, sup._executor if executor is None else executor)
         caller = sup._caller_for("TaskSupervisor.start_child", fn, args, _MAX_CHILDREN)
@@ -562,6 +559,15 @@ class TaskSupervisor(SupervisorProcess):
         self._adopt(new, kind)
 
 
+def _supervisor_of(
+    sup_or_name: object, name: str, fn: Any, args: tuple[Any, ...]
+) -> TaskSupervisor:
+    """The supervisor a call is for; the call record for errors is built only when needed."""
+    if type(sup_or_name) is TaskSupervisor:  # the hot path
+        return sup_or_name
+    return resolve(sup_or_name, TaskSupervisor, (name, (sup_or_name, fn, *args)))
+
+
 def _start_task(
     sup_or_name: object,
     fn: Callable[..., Any],
@@ -571,8 +577,7 @@ def _start_task(
     link: bool,
     name: str,
 ) -> Task[Any]:
-    call = (name, (sup_or_name, fn, *args))
-    sup = resolve(sup_or_name, TaskSupervisor, call)
+    sup = _supervisor_of(sup_or_name, name, fn, args)
     kind = _child("temporary", shutdown)
     runner = runner_for(fn, sup._executor if executor is None else executor)
     owner = sup._caller_for(name, fn, args, _MAX_CHILDREN)
