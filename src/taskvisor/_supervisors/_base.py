@@ -31,8 +31,8 @@ __all__ = [
     "SupervisorProcess",
     "alive",
     "check_name",
-    "is_clean_exit",
     "resolve",
+    "restarts",
     "stop_supervisor",
 ]
 
@@ -52,11 +52,17 @@ def check_name(name: object) -> Hashable | None:
     return name
 
 
-def is_clean_exit(reason: ExitReason) -> bool:
-    """The exits after which a ``"transient"`` child is not restarted (Elixir's rule)."""
+def restarts(restart: str, reason: ExitReason) -> bool:
+    """Whether a child with this ``restart`` is restarted after exiting with `reason`:
+    ``"permanent"`` always, ``"transient"`` unless the exit was ``"normal"``, ``"shutdown"``
+    or ``("shutdown", detail)`` (Elixir's rule), ``"temporary"`` never."""
+    if restart == "temporary":
+        return False
+    if restart == "permanent":
+        return True
     if isinstance(reason, str):
-        return reason == "normal" or reason == "shutdown"
-    return isinstance(reason, tuple) and len(reason) == 2 and reason[0] == "shutdown"
+        return reason != "normal" and reason != "shutdown"
+    return not (isinstance(reason, tuple) and len(reason) == 2 and reason[0] == "shutdown")
 
 
 class SupervisorProcess(Proc):

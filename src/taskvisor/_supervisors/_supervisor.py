@@ -23,7 +23,7 @@ from .._runtime._pid import Pid, lookup
 from .._runtime._proc import DOOMED, Proc
 from .._types import ExitReason, ShutdownTimeout
 from .._validate import check_choice
-from ._base import SupervisorProcess, alive, check_name, is_clean_exit, stop_supervisor
+from ._base import SupervisorProcess, alive, check_name, restarts, stop_supervisor
 from ._intensity import RestartIntensity, check_intensity
 
 __all__ = ["HasChildSpec", "Strategy", "Supervisor", "to_child_spec"]
@@ -253,9 +253,8 @@ class Supervisor(SupervisorProcess):
         await self._stop_children(self._running_in_reverse(), concurrently=False)
 
     async def _handle_exit(self, spec: ChildSpec, reason: ExitReason) -> None:
-        restart = spec.restart
-        if restart == "temporary" or (restart == "transient" and is_clean_exit(reason)):
-            if restart == "temporary":
+        if not restarts(spec.restart, reason):
+            if spec.restart == "temporary":
                 self._specs.remove(spec)
             return
         if self._too_many_restarts():

@@ -28,7 +28,7 @@ from .._stream import Spawn, TaskStream, build_stream
 from .._task import Task
 from .._types import ExitReason, ShutdownTimeout, Timeout
 from .._validate import check_choice, check_timeout
-from ._base import SupervisorProcess, alive, check_name, is_clean_exit, resolve, stop_supervisor
+from ._base import SupervisorProcess, alive, check_name, resolve, restarts, stop_supervisor
 from ._intensity import RestartIntensity, check_intensity
 
 __all__ = ["TaskSupervisor"]
@@ -549,8 +549,7 @@ class TaskSupervisor(SupervisorProcess):
 
     def _after_exit(self, child: Proc, reason: ExitReason, kind: Child) -> None:
         """Restart `child` if its restart says so and the intensity allows."""
-        restart = kind[0]
-        if restart == "temporary" or (restart == "transient" and is_clean_exit(reason)):
+        if not restarts(kind[0], reason):
             return
         if self._too_many_restarts():
             return
