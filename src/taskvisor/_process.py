@@ -17,6 +17,7 @@ from typing import Any, Literal, final
 
 from ._errors import TaskExit
 from ._runtime._adopt import current
+from ._runtime._calling import check_on_loop, running_loop
 from ._runtime._exits import ExitInbox
 from ._runtime._pid import Pid, lookup
 from ._runtime._proc import DOOMED, Proc, is_normal
@@ -34,10 +35,17 @@ def _check_pid(pid: Any, name: str = "pid") -> Pid:
 
 
 def _live_self(call: tuple[str, tuple[Any, ...]]) -> Proc:
-    me = current()
+    me = current(call[0])
     if me._state is DOOMED:
         raise me._exit_now(call)
     return me
+
+
+def _on_my_loop(target: Proc, call: str) -> None:
+    """Refuse to signal or link a process that lives on another event loop."""
+    aio = target._aio
+    if aio is not None:
+        check_on_loop(aio.get_loop(), call, target)
 
 
 @final
@@ -52,18 +60,24 @@ class Process:
         """The pid of the calling process (a plain asyncio task is adopted on first use).
 
         Raises:
-            RuntimeError: called outside an asyncio task.
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
 
         Cancellation: not a wait; nothing to cancel.
         """
-        return current()._get_pid()
+        return current("Process.self")._get_pid()
 
     @staticmethod
     def alive(pid: Pid) -> bool:
         """Whether `pid` is a live process (one whose exit is decided but not done is alive).
 
+        Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`).
+
         Cancellation: not a wait; nothing to cancel.
         """
+        running_loop("Process.alive")
         return lookup(_check_pid(pid)) is not None
 
     @staticmethod
@@ -77,6 +91,8 @@ class Process:
         ignored.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TypeError: `pid` is not a Pid.
             TaskExit: the caller's own exit was already decided by a signal.
 
@@ -86,6 +102,7 @@ class Process:
         me = _live_self(("Process.exit", (pid, reason)))
         if target is None:
             return
+        _on_my_loop(target, "Process.exit")
         if isinstance(reason, str) and reason == "kill":
             target._kill()
         elif target is me and is_normal(reason) and not _trapping(me):
@@ -98,6 +115,8 @@ class Process:
         """Link the caller and `pid`: an abnormal exit of either is sent to the other.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TaskExit: `pid` is not alive and the caller does not trap exits (reason
                 ``"noproc"``; a trapping caller gets ``(pid, "noproc")`` in its queue), or the
                 caller's own exit was already decided by a signal.
@@ -115,6 +134,7 @@ class Process:
                 return
             raise TaskExit("noproc", call)
         if target is not me:
+            _on_my_loop(target, "Process.link")
             me._link(target)
 
     @staticmethod
@@ -122,6 +142,8 @@ class Process:
         """Remove the link between the caller and `pid`, if any.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TypeError: `pid` is not a Pid.
             TaskExit: the caller's own exit was already decided by a signal: a doomed process
                 cannot drop the links its exit will fire.
@@ -131,6 +153,7 @@ class Process:
         target = lookup(_check_pid(pid))
         me = _live_self(("Process.unlink", (pid,)))
         if target is not None:
+            _on_my_loop(target, "Process.unlink")
             me._unlink(target)
 
     @staticmethod
@@ -143,6 +166,8 @@ class Process:
         `Exit`.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             ValueError: unknown `flag`.  TypeError: `value` is not a bool.
             TaskExit: the caller's own exit was already decided by a signal.
 
@@ -165,6 +190,8 @@ class Process:
         Waits up to `timeout` seconds (None: forever) for one to arrive.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             ValueError, TypeError: bad `timeout`.
             TaskExit: the caller's own exit was already decided by a signal.
 
@@ -197,9 +224,13 @@ class Process:
     def callers() -> list[Pid]:
         """Who started the caller, nearest first (Elixir's ``$callers``).
 
+        Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
+
         Cancellation: not a wait; nothing to cancel.
         """
-        return [p._get_pid() for p in current()._callers()]
+        return [p._get_pid() for p in current("Process.callers")._callers()]
 
     @staticmethod
     def ancestors() -> list[Pid]:
@@ -209,9 +240,13 @@ class Process:
         `callers`; a supervised task's spawner is its supervisor, so its ancestors start with
         the supervisor and go on with the supervisor's own.
 
+        Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
+
         Cancellation: not a wait; nothing to cancel.
         """
-        return [p._get_pid() for p in current()._ancestors()]
+        return [p._get_pid() for p in current("Process.ancestors")._ancestors()]
 
 
 def _trapping(proc: Proc) -> bool:

@@ -223,7 +223,7 @@ class TaskStream(Generic[T]):
             return
         for task in list(self._running):
             task._kill()
-        me = current()
+        me = current("TaskStream.aclose")
         while self._running:
             waiter = self._waiter = asyncio.get_running_loop().create_future()
             await suspend(me, waiter, (self._name, (self._timeout,)))
@@ -236,7 +236,7 @@ class TaskStream(Generic[T]):
     # -- inside ---------------------------------------------------------------------------
 
     def _begin(self) -> None:
-        me = current()
+        me = current(self._name)
         if me._state is DOOMED:
             raise me._exit_now((self._name, (self._timeout,)))
         self._consumer = me

@@ -36,7 +36,8 @@ from typing import (
 
 from ._errors import NotOwnerError, TaskExit
 from ._executors import ExecutorArg, Runner, check_executor, runner_for
-from ._runtime._adopt import current, current_in, running_loop
+from ._runtime._adopt import current, current_in
+from ._runtime._calling import off_loop, running_loop
 from ._runtime._pid import Pid
 from ._runtime._proc import DEAD, DOOMED, Proc
 from ._types import Exit, ExitReason, Ok, ShutdownTimeout, Timeout
@@ -206,6 +207,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         collected with `await_` (or `yield_`, `ignore`, `shutdown`) by this caller only.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TypeError: `fn` is not callable (or is a coroutine object: pass ``fn, *args``).
             ValueError, TypeError: `executor` is not a place's name, an `Executor` or None.
             TaskExit: the caller's own exit was already decided by a signal.
@@ -216,8 +219,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         dropped. If the task crashes, the caller is interrupted at its next ``await``.
         """
         runner = runner_for(fn, executor)
-        loop = running_loop()
-        owner = current_in(loop)
+        loop = running_loop("Task.async_")
+        owner = current_in(loop, "Task.async_")
         if owner._state is DOOMED:
             raise owner._exit_now(("Task.async_", (fn, *args)))
         return Task._spawn(owner, fn, args, runner, loop, None, True)
@@ -236,6 +239,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         ``TaskSupervisor.start_child``.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TypeError, ValueError: bad `fn` or `executor`, as for `async_`.
             TaskExit: the caller's own exit was already decided by a signal.
 
@@ -253,6 +258,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         """Run ``fn(*args)`` in a process linked to the caller, for side effects (no reply).
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TypeError, ValueError: bad `fn` or `executor`, as for `async_`.
             TaskExit: the caller's own exit was already decided by a signal.
 
@@ -269,11 +276,13 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         collected once, by the process that made it.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TaskExit: the caller's own exit was already decided by a signal.
 
         Cancellation: there is nothing to cancel.
         """
-        owner = current()
+        owner = current("Task.completed")
         if owner._state is DOOMED:
             raise owner._exit_now(("Task.completed", (value,)))
         task: Task[R] = Task.__new__(Task)
@@ -316,6 +325,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         """Wait for the task's reply and return it; a task can be awaited once.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TaskExit: the task ended without replying; ``.reason`` says why (the exception
                 that crashed it, ``"normal"``, ``"shutdown"``, ...).
             TaskTimeout: no reply within `timeout` (a `TaskExit` and a `TimeoutError`), or the
@@ -357,6 +368,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         are no longer listened for.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TaskExit: a task ended without replying (``.reason``), as for `await_`.
             TaskTimeout: not every task replied within `timeout`.
             TaskExit: the caller's own exit was already decided by a signal.
@@ -379,6 +392,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         reply that arrives even between the two calls.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             NotOwnerError: the caller is not the task's owner.
             TaskExit: the caller's own exit was already decided by a signal.
             TypeError, ValueError: bad `task` or `timeout`.
@@ -411,6 +426,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         ``"kill_task"`` kills it (``shutdown(task, "brutal_kill")``).
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             NotOwnerError: the caller does not own every task (checked before waiting).
             TaskExit: the caller's own exit was already decided by a signal.
             TypeError, ValueError: bad `tasks`, `timeout`, `limit` or `on_timeout`.
@@ -428,6 +445,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Returns `Ok`/`Exit` if the task had already ended (its result is taken), else ``None``.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             NotOwnerError: the caller is not the task's owner.
             TaskExit: the caller's own exit was already decided by a signal.
             TypeError: `task` is not a Task.
@@ -454,6 +473,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         after the timeout, or a crash.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             NotOwnerError: the caller is not the task's owner.
             TaskExit: the caller's own exit was already decided by a signal.
             TypeError, ValueError: bad `task` or `timeout`.
@@ -548,10 +569,11 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
 def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: ExecutorArg, link: bool) -> Pid:
     runner = runner_for(fn, executor)
-    loop = running_loop()
-    caller = current_in(loop)
+    name = "Task.start_link" if link else "Task.start"
+    loop = running_loop(name)
+    caller = current_in(loop, name)
     if caller._state is DOOMED:
-        raise caller._exit_now(("Task.start_link" if link else "Task.start", (fn, *args)))
+        raise caller._exit_now((name, (fn, *args)))
     proc = Proc.__new__(Proc)
     proc._setup(fn, args, caller, runner, loop, caller if link else None)
     return proc._get_pid()
@@ -561,10 +583,14 @@ def _owner_of(task: Any, call: tuple[str, tuple[Any, ...]]) -> Proc:
     """The caller, once it is known to own `task` and to be alive (Elixir checks first)."""
     if type(task) is not Task:
         raise TypeError(f"task must be a Task, got {task!r}")
-    me = current()
+    loop = running_loop(call[0])
+    me = current_in(loop, call[0])
     if me._state is DOOMED:
         raise me._exit_now(call)
     if task._owner is not me:
+        owner_task = task._owner._aio
+        if owner_task is not None and owner_task.get_loop() is not loop:
+            raise off_loop(call[0], task)
         raise NotOwnerError(
             f"task {task!r} must be queried from the owner but was queried from {me._get_pid()!r}"
         )

@@ -12,9 +12,10 @@ import sys
 import warnings
 
 from .._errors import TaskExit
+from ._calling import outside_task, running_loop
 from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, Proc, live
 
-__all__ = ["Adopted", "current", "current_in", "running_loop"]
+__all__ = ["Adopted", "current", "current_in"]
 
 
 class Adopted(Proc):
@@ -80,37 +81,18 @@ else:  # 3.11: asyncio.current_task is Python over this C dict
     _task_of = asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
 
 
-def running_loop() -> asyncio.AbstractEventLoop:
-    """The running loop, or a RuntimeError that says how taskvisor is meant to be called."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        raise RuntimeError(_OUTSIDE_TASK) from None
-
-
-def current_in(loop: asyncio.AbstractEventLoop) -> Proc:
-    """The process of the asyncio task running on `loop` (the hot path of every spawn)."""
+def current_in(loop: asyncio.AbstractEventLoop, call: str) -> Proc:
+    """The process of the asyncio task running on `loop` (the hot path of every spawn);
+    `loop` is the calling thread's running loop, and `call` names the call for the error."""
     aio = _task_of(loop)
     proc = live.get(aio)
     if proc is None:
         if aio is None:
-            raise RuntimeError(_OUTSIDE_TASK)
+            raise outside_task(call)
         proc = Adopted.adopt(aio)
     return proc
 
 
-_OUTSIDE_TASK = (
-    "taskvisor's asyncio API must be called from inside an asyncio task "
-    "(for example under asyncio.run(main()))"
-)
-
-
-def current() -> Proc:
+def current(call: str) -> Proc:
     """The process of the running asyncio task, adopting the task on first use."""
-    aio = asyncio.current_task()
-    if aio is None:
-        raise RuntimeError(_OUTSIDE_TASK)
-    proc = live.get(aio)
-    if proc is None:
-        proc = Adopted.adopt(aio)
-    return proc
+    return current_in(running_loop(call), call)

@@ -118,7 +118,7 @@ async def _application(
 async def _supervise(
     tree: Supervisor, main: Callable[[], Any] | None, main_shutdown: ShutdownTimeout
 ) -> int:
-    me = current()
+    me = current("run_application")
     Process.flag("trap_exit", True)
     try:
         await tree._boot(True, ("run_application", ()))

@@ -19,7 +19,8 @@ from typing import Any, Self, TypeVar
 
 from .._errors import TaskExit
 from .._reports import logger
-from .._runtime._adopt import current, current_in, running_loop
+from .._runtime._adopt import current, current_in
+from .._runtime._calling import check_on_loop, running_loop
 from .._runtime._proc import DEAD, DOOMED, RUNNING, SPAWNED, Proc, is_normal
 from .._runtime._stopping import begin_stop
 from .._runtime._suspend import suspend, wake
@@ -102,8 +103,8 @@ class SupervisorProcess(Proc):
         """Start the supervisor's own process (linked to the caller) and wait until it runs."""
         if self._loop is not None:
             raise RuntimeError(f"{self!r} was already started; a supervisor starts once")
-        loop = running_loop()
-        caller = current_in(loop)
+        loop = running_loop(call[0])
+        caller = current_in(loop, call[0])
         if caller._state is DOOMED:
             raise caller._exit_now(call)
         name = self._name
@@ -148,6 +149,7 @@ class SupervisorProcess(Proc):
         """This supervisor, if it can take a request now; else exit ``"noproc"``."""
         if self._loop is None:
             raise self._not_started()
+        check_on_loop(self._loop, call[0], self)
         if self._state is not RUNNING:
             raise TaskExit("noproc", call)
         return self
@@ -288,7 +290,9 @@ async def stop_supervisor(
     """
     call = (f"{kind.__name__}.stop", (sup_or_name, reason))
     sup = resolve(sup_or_name, kind, call)
-    me = current()
+    me = current(call[0])
+    if sup._loop is not None:
+        check_on_loop(sup._loop, call[0], sup)
     doomed = me._state is DOOMED
     if doomed:
         if not leaving:
@@ -310,6 +314,7 @@ def alive(sup_or_name: object, kind: type[S], call: tuple[str, tuple[Any, ...]])
     sup = resolve(sup_or_name, kind, call)
     if sup._loop is None:
         raise sup._not_started()
+    check_on_loop(sup._loop, call[0], sup)
     if sup._state is DEAD:
         raise TaskExit("noproc", call)
     return sup

@@ -135,6 +135,8 @@ class Supervisor(SupervisorProcess):
         """Start the tree, linked to the caller; returns once every child has started.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TypeError, ValueError: a bad child spec or option, at once.
             TaskExit: a child failed to start; ``.reason`` is
                 ``("shutdown", ("failed_to_start_child", id, error))`` and the children
@@ -159,6 +161,8 @@ class Supervisor(SupervisorProcess):
         `reason` (so a ``"normal"`` stop, the default, stops nobody else).
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TaskExit: no supervisor has that name (``"noproc"``), or the caller's own exit
                 was already decided by a signal.
 
@@ -171,6 +175,8 @@ class Supervisor(SupervisorProcess):
         """``[ChildInfo(id, pid or None, type, [start function])]``, in start order.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`).
             TaskExit: the supervisor is not alive (``"noproc"``).
 
         Cancellation: not a wait; nothing to cancel.
@@ -191,6 +197,8 @@ class Supervisor(SupervisorProcess):
         """``{"specs": n, "active": n, "supervisors": n, "workers": n}``, as Elixir's.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`).
             TaskExit: the supervisor is not alive (``"noproc"``).
 
         Cancellation: not a wait; nothing to cancel.

@@ -14,6 +14,7 @@ supervisor. Every function takes the supervisor or its registered name::
 from __future__ import annotations
 
 import functools
+from asyncio.events import _get_running_loop
 from collections.abc import AsyncIterable, Callable, Coroutine, Hashable, Iterable
 from typing import Any, Literal, TypeVar, TypeVarTuple, Unpack, final, overload
 
@@ -138,6 +139,8 @@ class TaskSupervisor(SupervisorProcess):
         """Start a task supervisor linked to the caller and return it.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TypeError, ValueError: a bad option (``max_restarts=-1``, ``max_seconds=0``, ...).
             ValueError: `name` is already registered.
             TaskExit: the caller's own exit was already decided by a signal.
@@ -161,6 +164,8 @@ class TaskSupervisor(SupervisorProcess):
         `reason` (so a ``"normal"`` stop, the default, stops nobody else).
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             TaskExit: no supervisor has that name (``"noproc"``), or the caller's own exit
                 was already decided by a signal.
 
@@ -223,6 +228,8 @@ class TaskSupervisor(SupervisorProcess):
         ``shutdown``: seconds it gets to stop before it is killed, or ``"brutal_kill"``.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             MaxChildrenError: the supervisor already runs ``max_children`` children.
             TaskExit: the supervisor is not alive (reason ``"noproc"``), or the caller's own
                 exit was already decided by a signal.
@@ -271,6 +278,8 @@ class TaskSupervisor(SupervisorProcess):
         with it within `shutdown` seconds (or ``"brutal_kill"``).
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             MaxChildrenError: the supervisor already runs ``max_children`` children.
             TaskExit: the supervisor is not alive (``"noproc"``), or the caller's own exit was
                 already decided by a signal.
@@ -311,6 +320,8 @@ class TaskSupervisor(SupervisorProcess):
         `Task.await_`) and never interrupts the caller.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             MaxChildrenError, TaskExit, TypeError, ValueError: as for `async_`.
 
         Cancellation: the caller's exit does not stop the task; the supervisor's stop does.
@@ -439,6 +450,8 @@ class TaskSupervisor(SupervisorProcess):
         """The pids of the running children, oldest first.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`).
             TaskExit: the supervisor is not alive (``"noproc"``).
 
         Cancellation: not a wait; nothing to cancel.
@@ -450,6 +463,8 @@ class TaskSupervisor(SupervisorProcess):
         """``{"specs": n, "active": n, "supervisors": 0, "workers": n}``, as Elixir's.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`).
             TaskExit: the supervisor is not alive (``"noproc"``).
 
         Cancellation: not a wait; nothing to cancel.
@@ -462,6 +477,8 @@ class TaskSupervisor(SupervisorProcess):
         """``[ChildInfo(id=None, pid, "worker", [fn])]`` for each running child, oldest first.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`).
             TaskExit: the supervisor is not alive (``"noproc"``).
 
         Cancellation: not a wait; nothing to cancel.
@@ -473,6 +490,8 @@ class TaskSupervisor(SupervisorProcess):
         """Stop child `pid` as its shutdown says and wait until it is dead; it is not restarted.
 
         Raises:
+            RuntimeError: called from a thread that does not run the event loop (see
+                `taskvisor.blocking`), or outside an asyncio task.
             LookupError: `pid` is not a child of this supervisor (Elixir's ``:not_found``).
             TaskExit: the supervisor is not alive (``"noproc"``), or the caller's own exit
                 was already decided by a signal.
@@ -485,7 +504,7 @@ class TaskSupervisor(SupervisorProcess):
         sup = alive(self, TaskSupervisor, call)
         if type(pid) is not Pid:
             raise TypeError(f"pid must be a Pid, got {pid!r}")
-        me = current()
+        me = current(call[0])
         if me._state is DOOMED:
             raise me._exit_now(call)
         child = lookup(pid)
@@ -499,10 +518,10 @@ class TaskSupervisor(SupervisorProcess):
     def _caller_for(self, name: str, fn: Any, args: tuple[Any, ...], full: str) -> Proc:
         """The calling process, once the supervisor is known to take one more child."""
         loop = self._loop
-        if loop is None or self._state is not RUNNING:
-            self._live((name, (self, fn, *args)))  # raises: not started, or "noproc"
+        if _get_running_loop() is not loop or self._state is not RUNNING:
+            self._live((name, (self, fn, *args)))  # raises: not started, off the loop, "noproc"
         assert loop is not None
-        caller = current_in(loop)
+        caller = current_in(loop, name)
         if caller._state is DOOMED:
             raise caller._exit_now((name, (self, fn, *args)))
         limit = self._max_children
