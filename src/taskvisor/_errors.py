@@ -14,9 +14,12 @@ Exception
 from __future__ import annotations
 
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._types import ExitReason
+
+if TYPE_CHECKING:
+    from ._runtime._pid import Pid
 
 __all__ = [
     "MaxChildrenError",
@@ -38,36 +41,82 @@ class TaskExit(Exception):
     ``raise TaskExit("shutdown")`` ends the task quietly, without a crash report.
 
     `reason` is the exit reason; `call` names the call that raised it, e.g.
-    ``("Task.await_", (task, 5.0))``, or is ``None``. ``TaskExit("timeout")`` builds a
-    `TaskTimeout`, which is also a `TimeoutError`.
+    ``("Task.await_", (task, 5.0))``, or is ``None``. `sender` is the pid of the process whose
+    exit signal sealed the caller's fate (a linked task that crashed, the sender of
+    `Process.exit`), and ``None`` when the exception is the awaited task's own exit or a
+    timeout. `detail` is one more line of explanation, or ``None``. ``TaskExit("timeout")``
+    builds a `TaskTimeout`, which is also a `TimeoutError`.
+
+    The text says which of these it is, as Elixir's does::
+
+        exited in: Task.await_(Task(pid=<0.70.0>, ...), 5.0)
+            ** (EXIT) an exception was raised: KeyError: 'id'       # the task's own crash
+        ** (EXIT from <0.66.0>) an exception was raised: KeyError: 'id'
+            (the signal interrupted Task.await_(Task(pid=<0.71.0>, ...), 5.0))
+        <0.64.0> is exiting: ** (EXIT from <0.66.0>) an exception was raised: KeyError: 'id'
+            Task.async_(fetch, 2) was refused: a process whose exit is decided can make no
+            more taskvisor calls                                 # a call after the signal
     """
 
     reason: ExitReason
     call: tuple[str, tuple[Any, ...]] | None
+    sender: Pid | None
+    detail: str | None
+    exiting: Pid | None
+    """The pid of the calling process when the call was refused because that process is
+    already exiting (its fate sealed by an earlier signal); else ``None``."""
 
     def __new__(
-        cls, reason: ExitReason = "normal", call: tuple[str, tuple[Any, ...]] | None = None
+        cls,
+        reason: ExitReason = "normal",
+        call: tuple[str, tuple[Any, ...]] | None = None,
+        **kwargs: Any,
     ) -> TaskExit:
         if cls is TaskExit and isinstance(reason, str) and reason == "timeout":
             cls = TaskTimeout
         return super().__new__(cls)
 
     def __init__(
-        self, reason: ExitReason = "normal", call: tuple[str, tuple[Any, ...]] | None = None
+        self,
+        reason: ExitReason = "normal",
+        call: tuple[str, tuple[Any, ...]] | None = None,
+        *,
+        sender: Pid | None = None,
+        detail: str | None = None,
+        exiting: Pid | None = None,
     ) -> None:
         super().__init__(reason, call)
         self.reason = reason
         self.call = call
+        self.sender = sender
+        self.detail = detail
+        self.exiting = exiting
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.reason, self.call))
+        return (type(self), (self.reason, self.call), self.__dict__)
 
     def __str__(self) -> str:
         reason = _format_reason(self.reason)
-        if self.call is None:
-            return reason
-        name, args = self.call
-        return f"exited in: {name}({', '.join(map(repr, args))})\n    ** (EXIT) {reason}"
+        sender = self.sender
+        signal = f"** (EXIT from {sender!r}) {reason}" if sender is not None else None
+        call = self.call
+        called = None if call is None else f"{call[0]}({', '.join(map(repr, call[1]))})"
+        if self.exiting is not None:
+            text = f"{self.exiting!r} is exiting: {signal or f'** (EXIT) {reason}'}"
+            if called is not None:
+                text += (
+                    f"\n    {called} was refused: a process whose exit is decided can make no "
+                    "more taskvisor calls"
+                )
+        elif signal is not None:
+            text = signal if called is None else f"{signal}\n    (the signal interrupted {called})"
+        elif called is None:
+            text = reason
+        else:
+            text = f"exited in: {called}\n    ** (EXIT) {reason}"
+        if self.detail:
+            text += f"\n    {self.detail}"
+        return text
 
 
 class TaskTimeout(TaskExit, TimeoutError):
@@ -159,6 +208,13 @@ def _format_reason(reason: ExitReason) -> str:
         return f"an exception was raised: {type(reason).__name__}: {reason}"
     if reason == "timeout":
         return "time out"
+    if reason == "noproc":
+        return (
+            "no process: the process is not alive or there's no process currently associated "
+            "with the given name, possibly because its application isn't started"
+        )
+    if reason == "noconnection":
+        return "no connection"
     if isinstance(reason, tuple) and len(reason) == 2 and reason[0] == "shutdown":
         return f"shutdown: {reason[1]!r}"
     if isinstance(reason, tuple) and len(reason) == 2 and reason[0] == "nodedown":

@@ -104,9 +104,9 @@ class Process:
             return
         _on_my_loop(target, "Process.exit")
         if isinstance(reason, str) and reason == "kill":
-            target._kill()
+            target._kill(me)
         elif target is me and is_normal(reason) and not _trapping(me):
-            target._doom("normal")
+            target._doom("normal", me)
         else:
             target._signal(me, reason)
 

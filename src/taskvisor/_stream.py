@@ -70,7 +70,7 @@ class _StreamLink(Proc):
 
     def _on_linked_exit(self, source: Proc, reason: ExitReason) -> None:
         self._remove_link(source)
-        self._stream._halt(reason)
+        self._stream._halt(source, reason)
         self._finish(reason)
 
 
@@ -336,7 +336,7 @@ class TaskStream(Generic[T]):
                 result = Exit((item, "timeout") if self._zip else "timeout")
         else:
             if self._linked and not self._trapping and not is_normal(value):
-                self._propagate(value)
+                self._propagate(task, value)
             result = Exit((item, value) if self._zip else value)
         if result is not None:
             if self._ordered:
@@ -346,8 +346,9 @@ class TaskStream(Generic[T]):
         if self._waiter is not None:
             wake(self._waiter)
 
-    def _propagate(self, reason: ExitReason) -> None:
-        """A linked task crashed and the consumer does not trap exits: all die of it.
+    def _propagate(self, task: Task[Any], reason: ExitReason) -> None:
+        """A linked task crashed and the consumer does not trap exits: all die of it, as
+        if sent by that task (it is what the consumer's `TaskExit` names as its sender).
 
         Once: the others then die of the same reason and find the link already cut.
         """
@@ -356,15 +357,15 @@ class TaskStream(Generic[T]):
             return
         self._link = None
         for other in list(self._running):
-            other._doom(reason)
+            other._doom(reason, task)
         link._unlink(self._consumer)
-        self._consumer._signal(link, reason)
+        self._consumer._signal(task, reason)
 
-    def _halt(self, reason: ExitReason) -> None:
+    def _halt(self, consumer: Proc, reason: ExitReason) -> None:
         """The consumer died: linked tasks die with it (not of a normal exit); nolink run on."""
         if self._linked:
             for task in list(self._running):
-                task._signal(self._link, reason)
+                task._signal(consumer, reason)
 
     def _on_timer(self) -> None:
         self._timer = None

@@ -51,16 +51,14 @@ class Adopted(Proc):
                 reason = exc
         self._finish(reason)
 
-    def _kill(self) -> None:
+    def _kill(self, source: Proc | None = None) -> None:
         """Cancel the user's task; if it has not ended after a grace, declare it dead."""
         if self._state is DEAD:
             return
-        self._state = DOOMED
-        self._reason = "killed"
+        self._seal("killed", source)
         aio = self._aio
         assert aio is not None
-        if aio.cancel():
-            self._cancels += 1
+        self._interrupt()
         aio.get_loop().call_later(KILL_GRACE, self._abandon)
 
     def _abandon(self) -> None:

@@ -60,6 +60,9 @@ SPAWNED, RUNNING, DOOMED, DEAD = State.SPAWNED, State.RUNNING, State.DOOMED, Sta
 live: dict[asyncio.Task[None], Proc] = {}
 """Every live process by its asyncio task: the strong references asyncio does not keep."""
 
+_after_step: dict[Proc, asyncio.Handle] = {}
+"""Cancels to send just after the step that doomed a running process (see `_interrupt`)."""
+
 Watcher = Callable[["Proc"], None]
 
 
@@ -89,6 +92,7 @@ class Proc:
         "_pid",
         "_reason",
         "_runner",
+        "_sender",
         "_state",
         "_watchers",
     )
@@ -107,6 +111,7 @@ class Proc:
     _pid: int  # the pid's number, drawn on first use (0: none yet); Pid objects are made on demand
     _reason: ExitReason
     _runner: Callable[[Callable[..., Any], tuple[Any, ...]], Any] | None
+    _sender: Pid | None  # who sent the signal that sealed its fate (when DOOMED by one)
     _state: State
     _watchers: list[Watcher] | None  # monitors: called once, at death
 
@@ -139,6 +144,7 @@ class Proc:
         self._pid = 0
         self._reason = None
         self._runner = runner
+        self._sender = None
         self._state = SPAWNED
         self._watchers = None
         if loop is None:
@@ -248,23 +254,52 @@ class Proc:
         if inbox is not None and inbox.trapping:
             inbox.put(None if source is None else source._get_pid(), reason)
         elif not is_normal(reason):
-            self._doom(reason)
+            self._doom(reason, source)
 
-    def _doom(self, reason: ExitReason) -> None:
-        """Seal the process's fate with `reason`, then interrupt it at its next await."""
+    def _doom(self, reason: ExitReason, source: Proc | None = None) -> None:
+        """Seal the process's fate with `reason` (sent by `source`), then interrupt it at its
+        next await."""
         state = self._state
         if state is RUNNING:
-            self._state = DOOMED
-            self._reason = reason
-            aio = self._aio
-            if aio is not None and aio.cancel():
-                self._cancels += 1
+            self._seal(reason, source)
+            self._interrupt()
         elif state is SPAWNED:  # never cancel an unstarted coroutine: it could not see why
-            self._state = DOOMED
-            self._reason = reason
+            self._seal(reason, source)
         # DOOMED: the first reason stands; DEAD: too late.
 
-    def _kill(self) -> None:
+    def _seal(self, reason: ExitReason, source: Proc | None) -> None:
+        self._state = DOOMED
+        self._reason = reason
+        self._sender = None if source is None else source._get_pid()
+
+    def _interrupt(self) -> None:
+        """Cancel the process's task on taskvisor's behalf, counted so it can be given back.
+
+        A task that waits on a future is cancelled at once: the cancel lands in that wait.
+        A task with no future to cancel is running its step right now (or is about to run
+        one): its cancel is sent just after the step. A cancel requested during the step
+        would be delivered at the step's next ``await``, and if the process learned of its
+        exit in that same step (a taskvisor call that raised `TaskExit`), that cancel could
+        not be taken back on 3.11 and 3.12 (``uncancel`` leaves it pending there), so a stray
+        `CancelledError` would hit the process's cleanup. Scenarios:
+        ``Process.exit(Process.self(), reason)``, or a linked task that crashes while an
+        eager task factory runs it inside its owner's ``Task.async_``.
+        """
+        aio = self._aio
+        if aio is None or aio.done():
+            return
+        if aio._fut_waiter is None:  # type: ignore[attr-defined]
+            _after_step[self] = aio.get_loop().call_soon(self._interrupt_after_step)
+        elif aio.cancel():
+            self._cancels += 1
+
+    def _interrupt_after_step(self) -> None:
+        _after_step.pop(self, None)
+        aio = self._aio
+        if self._state is DOOMED and aio is not None and not aio.done() and aio.cancel():
+            self._cancels += 1
+
+    def _kill(self, source: Proc | None = None) -> None:
         """The strongest stop: cancel, and close the coroutine if it still runs after a grace.
 
         The grace (`KILL_GRACE`) lets ordinary async cleanup finish. Closing unhooks a
@@ -274,13 +309,11 @@ class Proc:
         state = self._state
         if state is DEAD:
             return
-        self._state = DOOMED
-        self._reason = "killed"
+        self._seal("killed", source)
         aio = self._aio
         if aio is None or state is SPAWNED:
             return  # _main sees DOOMED when it starts and never runs the function
-        if aio.cancel():
-            self._cancels += 1
+        self._interrupt()
         aio.get_loop().call_later(KILL_GRACE, self._close)
 
     def _close(self) -> None:
@@ -376,13 +409,29 @@ class Proc:
             proc = proc._parent or proc._caller
         return chain
 
+    def _give_back_cancels(self) -> bool:
+        """Take back the cancels taskvisor requested (and one not yet sent); True if no other
+        cancel is pending, so that a `CancelledError` in hand was taskvisor's alone."""
+        handle = _after_step.pop(self, None) if _after_step else None
+        if handle is not None:
+            handle.cancel()
+        aio = self._aio
+        if aio is None:
+            return True
+        for _ in range(self._cancels):
+            aio.uncancel()
+        self._cancels = 0
+        return aio.cancelling() == 0
+
+    def _exit_signal(self, call: tuple[str, tuple[Any, ...]]) -> TaskExit:
+        """The TaskExit for the exit signal that interrupted `call` (a wait) just now."""
+        return TaskExit(self._reason, call, sender=self._sender)
+
     def _exit_now(self, call: tuple[str, tuple[Any, ...]] | None = None) -> TaskExit:
-        """The TaskExit a doomed process gets from any taskvisor call; gives back our cancels."""
-        if self._cancels and self._aio is not None:
-            for _ in range(self._cancels):
-                self._aio.uncancel()
-            self._cancels = 0
-        return TaskExit(self._reason, call)
+        """The TaskExit a doomed process gets from any taskvisor call: it says that the
+        process is exiting, why and from whom. Gives back taskvisor's cancels."""
+        self._give_back_cancels()
+        return TaskExit(self._reason, call, sender=self._sender, exiting=self._get_pid())
 
     def __repr__(self) -> str:
         fn = "" if self._fn is None else f" {describe_fn(self._fn)}"

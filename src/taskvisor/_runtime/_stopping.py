@@ -26,13 +26,18 @@ def begin_stop(
     """Send the stop: kill at once for "brutal_kill", else exit "shutdown" and arm the kill
     (`kill`, by default ``proc._kill``); returns the armed timer, if any."""
     if shutdown == "brutal_kill":
-        proc._kill()
+        proc._kill(source)
         return None
     proc._signal(source, "shutdown")
     if shutdown is None or proc._state is DEAD:
         return None
     assert not isinstance(shutdown, str)
-    return asyncio.get_running_loop().call_later(shutdown, kill or proc._kill)
+    if kill is None:
+
+        def kill() -> None:
+            proc._kill(source)
+
+    return asyncio.get_running_loop().call_later(shutdown, kill)
 
 
 async def stop(

@@ -21,9 +21,12 @@ async def suspend(me: Proc, future: asyncio.Future[Any], call: tuple[str, tuple[
     try:
         await future
     except asyncio.CancelledError:
-        if me._state is DOOMED and me._cancels:
+        # Convert only when every pending cancel is ours (as asyncio.timeout does): an outside
+        # cancel that landed in the same step goes on as CancelledError, our cancels given
+        # back; the process still dies of its sealed reason.
+        if me._state is DOOMED and me._cancels and me._give_back_cancels():
             reason = me._reason
-            raise me._exit_now(call) from (reason if isinstance(reason, BaseException) else None)
+            raise me._exit_signal(call) from (reason if isinstance(reason, BaseException) else None)
         raise
 
 

@@ -180,10 +180,12 @@ class SupervisorProcess(Proc):
             self._ask_stop(reason)  # the parent exited (any reason), or a linked crash
 
     def _signal(self, source: Proc | None, reason: ExitReason) -> None:
-        if not is_normal(reason):
+        # As OTP: an exit from the parent stops a supervisor whatever the reason, even
+        # "normal" (``Process.exit(sup, "normal")`` from the process that started it).
+        if source is self._caller or not is_normal(reason):
             self._ask_stop(reason)
 
-    def _doom(self, reason: ExitReason) -> None:
+    def _doom(self, reason: ExitReason, source: Proc | None = None) -> None:
         self._ask_stop(reason)
 
     def _ask_stop(self, reason: ExitReason) -> None:
@@ -246,7 +248,7 @@ class SupervisorProcess(Proc):
         def kill() -> None:
             if child._state is not DEAD:
                 killed.append(child)
-                child._kill()
+                child._kill(self)
 
         return begin_stop(child, self, self._shutdown_of(child), kill)
 
