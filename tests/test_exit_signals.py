@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import pickle
 import sys
+import threading
 from typing import Any
 
 import pytest
 
 from support import crash, forever, reply
 from taskvisor import Exit, Pid, Process, Task, TaskExit, TaskSupervisor
+from taskvisor._runtime._pid import lookup
 
 
 async def boom() -> None:
@@ -229,3 +231,26 @@ class TestOwnCancelsOnly:
         result = await Task.yield_(task, 5.0)
         assert isinstance(result, Exit) and isinstance(result.reason, RuntimeError)
         assert cleanup == ["done"]
+
+    async def test_an_outside_cancel_with_an_exit_signal_kills_a_thread_call(self) -> None:
+        """A polite stop (the exit signal) would wait for the thread; the outside cancel that
+        came with it must not be swallowed: the call is killed and the cancel goes on."""
+        Process.flag("trap_exit", True)
+        entered, release = threading.Event(), threading.Event()
+
+        def blocking() -> str:
+            entered.set()
+            release.wait()
+            return "late"
+
+        task = Task.async_(blocking, executor="thread")
+        await asyncio.to_thread(entered.wait)
+        assert task.pid is not None
+        proc = lookup(task.pid)
+        assert proc is not None and proc._aio is not None
+        try:
+            Process.exit(task.pid, "boom")
+            proc._aio.cancel()  # someone else's cancel, in the same step
+            assert await Task.yield_(task, 5.0) == Exit("boom")
+        finally:
+            release.set()

@@ -80,7 +80,9 @@ async def drive(call: Call) -> Any:
                 raise
             if me is not None and me._state is DOOMED and me._cancels > seen:
                 seen = me._cancels
-                if me._reason != "killed":
+                aio = me._aio
+                ours_only = aio is None or aio.cancelling() <= me._cancels
+                if me._reason != "killed" and ours_only:  # else an outside cancel: it goes on
                     call.stop()
                     continue
             call.kill()
