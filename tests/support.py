@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import logging
 import math
-from collections.abc import AsyncIterable
+import re
+from collections.abc import AsyncIterable, Iterator
 from typing import Any
 
 from taskvisor import Pid, Process, TaskExit
@@ -27,6 +30,36 @@ async def crash(message: str = "oops") -> None:
 async def wait_then(event: asyncio.Event, value: Any) -> Any:
     await event.wait()
     return value
+
+
+@contextlib.contextmanager
+def logged_warnings(match: str | None = "") -> Iterator[list[logging.LogRecord]]:
+    """The WARNING records the ``taskvisor`` logger writes inside the block: the operational
+    events (a coroutine closed, a task or a thread abandoned, children killed, exit signals
+    dropped). With `match` (a regex; ``""`` by default), fail unless one record's message
+    matches it, as ``pytest.warns(match=...)`` does; ``None`` only collects."""
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("taskvisor")
+    handler = Collect(logging.WARNING)
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    if match is not None:
+        messages = [r.getMessage() for r in records]
+        assert any(re.search(match, m) for m in messages), (
+            f"no taskvisor warning matches {match!r}: {messages}"
+        )
 
 
 async def settle(turns: int = 5) -> None:

@@ -2,8 +2,9 @@
 
 A child that swallows its cancellation, or a plain function blocked in a thread, cannot make
 `stop()` hang: each child gets its ``shutdown`` and is then killed (a coroutine is closed, a
-thread is abandoned), with a `RuntimeWarning` that names it. ``"brutal_kill"`` children are
-killed without being asked, and nested trees stop from the leaves up.
+thread is abandoned), with a WARNING on the `taskvisor` logger that names it.
+``"brutal_kill"`` children are killed without being asked, and nested trees stop from the
+leaves up.
 
 Shutdown values are small (0.05 s) so the kills come soon; nothing here measures time: the
 tests check that `stop()` returns, who is dead, with what reason, and what was warned.
@@ -12,15 +13,15 @@ tests check that `stop()` returns, who is dead, with what reason, and what was w
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from support import forever, next_exit, settle
+from support import forever, logged_warnings, next_exit, settle
 from taskvisor import ChildSpec, Exit, Pid, Process, Supervisor, Task, TaskSupervisor
 
 SAFETY = 10.0
@@ -72,12 +73,12 @@ def named(messages: list[str], pid: Pid) -> list[str]:
     return [m for m in messages if re.search(re.escape(repr(pid)) + r"(?!\d)", m)]
 
 
-def warned_kill_of(records: list[warnings.WarningMessage], pids: list[Pid]) -> None:
-    """Every pid is named by a RuntimeWarning about a kill."""
-    messages = [str(w.message) for w in records if issubclass(w.category, RuntimeWarning)]
+def warned_kill_of(records: list[logging.LogRecord], pids: list[Pid]) -> None:
+    """Every pid is named by a warning about a kill on the taskvisor logger."""
+    messages = [r.getMessage() for r in records]
     for pid in pids:
         about = named(messages, pid)
-        assert about, f"no RuntimeWarning names {pid!r}: {messages}"
+        assert about, f"no warning names {pid!r}: {messages}"
         assert any("kill" in m for m in about), about
 
 
@@ -106,7 +107,7 @@ class TestSwallowedCancellation:
             async with asyncio.timeout(SAFETY):
                 await ready.wait()
         await watch(pids)
-        with pytest.warns(RuntimeWarning) as warned:
+        with logged_warnings() as warned:
             await stop_bounded(sup.stop)
         assert not any(Process.alive(pid) for pid in pids)
         assert not Process.alive(sup.pid)
@@ -130,7 +131,7 @@ class TestSwallowedCancellation:
                 await ready.wait()
         pids = [c.pid for c in sup.which_children()]
         await watch(pids)
-        with pytest.warns(RuntimeWarning) as warned:
+        with logged_warnings() as warned:
             await stop_bounded(sup.stop)
         assert not any(Process.alive(pid) for pid in pids)
         assert not Process.alive(sup.pid)
@@ -152,10 +153,10 @@ class TestSwallowedCancellation:
         async with asyncio.timeout(SAFETY):
             await ready.wait()
         fine, bad = (c.pid for c in sup.which_children())
-        with pytest.warns(RuntimeWarning) as warned:
+        with logged_warnings() as warned:
             await stop_bounded(sup.stop)
         warned_kill_of(list(warned), [bad])
-        assert not named([str(w.message) for w in warned], fine)
+        assert not named([w.getMessage() for w in warned], fine)
         assert not Process.alive(fine) and not Process.alive(bad)
 
     async def test_supervised_tasks_that_swallow_cancellation_are_killed_too(self) -> None:
@@ -168,7 +169,7 @@ class TestSwallowedCancellation:
         async with asyncio.timeout(SAFETY):
             await ready.wait()
         assert task.pid is not None
-        with pytest.warns(RuntimeWarning) as warned:
+        with logged_warnings() as warned:
             await stop_bounded(sup.stop)
         warned_kill_of(list(warned), [task.pid])
         assert await Task.yield_(task, SAFETY) == Exit("killed")
@@ -180,7 +181,7 @@ class TestSwallowedCancellation:
             pid = sup.start_child(swallow_cancels, ready, log, "x", shutdown=SHORT)
             async with asyncio.timeout(SAFETY):
                 await ready.wait()
-            with pytest.warns(RuntimeWarning, match=re.escape(repr(pid))):
+            with logged_warnings(re.escape(repr(pid))):
                 await stop_bounded(lambda: sup.terminate_child(pid))
             assert not Process.alive(pid)
             assert sup.children() == []
@@ -198,10 +199,10 @@ class TestBlockedThread:
         pid = sup.start_child(blocked_in_thread, started, release, shutdown=SHORT)
         await in_thread(started)
         await watch([pid])
-        with pytest.warns(RuntimeWarning) as warned:
+        with logged_warnings() as warned:
             await stop_bounded(sup.stop)
         assert not Process.alive(pid)
-        messages = named([str(w.message) for w in warned], pid)
+        messages = named([w.getMessage() for w in warned], pid)
         assert any("blocked_in_thread" in m and "thread" in m for m in messages), messages
         assert await exits(2) == {pid: "killed", sup.pid: "normal"}
 
@@ -219,10 +220,10 @@ class TestBlockedThread:
         await in_thread(started)
         before, blocked = (c.pid for c in sup.which_children())
         await watch([before, blocked])
-        with pytest.warns(RuntimeWarning) as warned:
+        with logged_warnings() as warned:
             await stop_bounded(sup.stop)
         assert not Process.alive(blocked) and not Process.alive(before)
-        messages = named([str(w.message) for w in warned], blocked)
+        messages = named([w.getMessage() for w in warned], blocked)
         assert any("blocked_in_thread" in m and "thread" in m for m in messages), messages
         assert await exits(3) == {blocked: "killed", before: "shutdown", sup.pid: "normal"}
 
@@ -233,7 +234,7 @@ class TestBlockedThread:
         sup = await TaskSupervisor.start_link()
         pid = sup.start_child(blocked_in_thread, started, release, shutdown="brutal_kill")
         await in_thread(started)
-        with pytest.warns(RuntimeWarning, match="blocked_in_thread"):
+        with logged_warnings("blocked_in_thread"):
             await stop_bounded(sup.stop)
         assert not Process.alive(pid)
 
@@ -263,11 +264,10 @@ class TestBrutalKill:
             async with asyncio.timeout(SAFETY):
                 await ready.wait()
         await watch(pids)
-        with warnings.catch_warnings(record=True) as warned:
-            warnings.simplefilter("always")
+        with logged_warnings(None) as warned:
             await stop_bounded(sup.stop)
         assert log == []  # no "shutdown" signal reached them
-        assert not [w for w in warned if issubclass(w.category, RuntimeWarning)]
+        assert not warned
         assert await exits(3) == {pids[0]: "killed", pids[1]: "killed", sup.pid: "normal"}
 
     async def test_supervisor_brutal_kill_children_are_killed_without_being_asked(self) -> None:
@@ -287,12 +287,12 @@ class TestBrutalKill:
                 await ready.wait()
         brutal, polite = (c.pid for c in sup.which_children())
         await watch([brutal, polite])
-        with pytest.warns(RuntimeWarning) as warned:
+        with logged_warnings() as warned:
             await stop_bounded(sup.stop)
         # the polite one was asked (and killed after its shutdown), the brutal one was not
         assert log == [f"polite got {(sup.pid, 'shutdown')}"]
         warned_kill_of(list(warned), [polite])
-        assert not named([str(w.message) for w in warned], brutal)
+        assert not named([w.getMessage() for w in warned], brutal)
         assert await exits(3) == {brutal: "killed", polite: "killed", sup.pid: "normal"}
 
 
@@ -369,7 +369,7 @@ class TestNestedTrees:
             await ready.wait()
         await in_thread(started)
         inner = outer.which_children()[1].pid
-        with pytest.warns(RuntimeWarning) as warned:
+        with logged_warnings() as warned:
             await stop_bounded(outer.stop)
         warned_kill_of(list(warned), [bad, stuck])
         assert not any(Process.alive(pid) for pid in (bad, stuck, inner, outer.pid))

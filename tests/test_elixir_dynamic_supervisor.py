@@ -26,12 +26,11 @@ import logging
 import subprocess
 import sys
 import textwrap
-import warnings
 from typing import Any
 
 import pytest
 
-from support import Mailbox, forever, next_exit, reply, settle, wait_until_down
+from support import Mailbox, forever, logged_warnings, next_exit, reply, settle, wait_until_down
 from taskvisor import (
     ChildInfo,
     ChildSpec,
@@ -420,11 +419,10 @@ class TestTerminate:
         child2 = TaskSupervisor.start_child(sup, trap_forever, ready, shutdown=0.001)
         child3 = TaskSupervisor.start_child(sup, forever, shutdown=0.001)
         assert await ready.receive() == "ready"
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with logged_warnings(None) as caught:
             got = await self._stop_sup_and_read(sup, [child1, child2, child3])
         assert got == {child1: "shutdown", child2: "killed", child3: "shutdown"}
-        killed = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+        killed = [r.getMessage() for r in caught]
         assert any(repr(child2) in message for message in killed), killed
         assert not any(repr(child1) in m or repr(child3) in m for m in killed), killed
 
@@ -901,13 +899,12 @@ class TestSpecRules:
             child = TaskSupervisor.start_child(sup, stubborn, shutdown=0.01)
             await ready.wait()
             Process.link(child)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+            with logged_warnings(None) as caught:
                 async with asyncio.timeout(SAFETY):  # a guard against hanging, not a measure
                     await TaskSupervisor.terminate_child(sup, child)
             assert not Process.alive(child)
             assert await next_exit() == (child, "killed")
-            messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+            messages = [r.getMessage() for r in caught]
             assert any(repr(child) in m for m in messages), messages
 
     async def test_a_child_that_swallows_cancellation_is_killed_with_a_warning(self) -> None:
@@ -929,14 +926,13 @@ class TestSpecRules:
         polite = TaskSupervisor.start_child(sup, forever)
         await ready.wait()
         Process.link(child)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with logged_warnings(None) as caught:
             async with asyncio.timeout(SAFETY):  # a guard against hanging, not a measure
                 await sup.stop()
         assert not Process.alive(child)
         assert not Process.alive(polite)
         assert await next_exit() == (child, "killed")
         assert await next_exit() == (sup.pid, "normal")
-        messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+        messages = [r.getMessage() for r in caught]
         assert any(repr(child) in m for m in messages), messages
         assert not any(repr(polite) in m for m in messages), messages

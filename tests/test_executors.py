@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from support import settle
+from support import logged_warnings, settle
 from taskvisor import (
     Executor,
     Exit,
@@ -221,7 +221,7 @@ class TestThreads:
             loop = asyncio.get_running_loop()
             assert await loop.run_in_executor(None, started.wait, SAFETY_SECONDS)
             try:
-                with pytest.warns(RuntimeWarning, match=re.escape(repr(task.pid))):
+                with logged_warnings(re.escape(repr(task.pid))):
                     assert await Task.shutdown(task, 0.01) == Exit("killed")
             finally:
                 go.set()

@@ -15,14 +15,13 @@ import subprocess
 import sys
 import textwrap
 import threading
-import warnings
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
 
-from support import crash, forever, reply, settle, wait_then
+from support import crash, forever, logged_warnings, reply, settle, wait_then
 from taskvisor import Exit, Ok, Pid, Process, Task, TaskExit
 
 SAFETY = 10.0
@@ -648,7 +647,7 @@ class TestStoppingEscalates:
         pattern = (
             re.escape(repr(t.pid)) + r".*swallow_cancels|swallow_cancels.*" + re.escape(repr(t.pid))
         )
-        with pytest.warns(RuntimeWarning, match=pattern):
+        with logged_warnings(pattern):
             async with asyncio.timeout(30):
                 result = await Task.shutdown(t, 0.01)
         assert result == Exit("killed")
@@ -656,7 +655,7 @@ class TestStoppingEscalates:
 
     async def test_brutal_kill_of_a_coroutine_swallowing_cancels(self) -> None:
         t = await async_ready(swallow_cancels)
-        with pytest.warns(RuntimeWarning, match="swallow_cancels"):
+        with logged_warnings("swallow_cancels"):
             async with asyncio.timeout(30):
                 result = await Task.shutdown(t, "brutal_kill")
         assert result is None
@@ -666,7 +665,7 @@ class TestStoppingEscalates:
     async def test_a_coroutine_swallowing_even_generator_exit_ends_up_dead(self, how: str) -> None:
         swallowed: list[str] = []
         t = await async_ready(swallow_everything, swallowed)
-        with pytest.warns(RuntimeWarning, match="swallow_everything"):
+        with logged_warnings("swallow_everything"):
             async with asyncio.timeout(30):
                 result = await Task.shutdown(t, "brutal_kill" if how == "brutal_kill" else 0.01)
         assert result == (None if how == "brutal_kill" else Exit("killed"))
@@ -680,7 +679,7 @@ class TestStoppingEscalates:
         pid = Task.start(swallow_everything, ready, swallowed)
         await ready.wait()
         Process.link(pid)
-        with pytest.warns(RuntimeWarning, match=re.escape(repr(pid))):
+        with logged_warnings(re.escape(repr(pid))):
             Process.exit(pid, "kill")
             got = await next_exit(30)
         assert got == (pid, "killed")
@@ -702,12 +701,14 @@ class TestStoppingEscalates:
         t = Task.async_(blocking_in_thread)
         assert await asyncio.get_running_loop().run_in_executor(None, started.wait, SAFETY)
         try:
-            with pytest.warns(RuntimeWarning, match=re.escape(repr(t.pid))) as warned:
+            with logged_warnings(re.escape(repr(t.pid))) as warned:
                 result = await Task.shutdown(t, "brutal_kill" if how == "brutal_kill" else 0.05)
         finally:
             go.set()
-        assert "blocking_in_thread" in str(warned[0].message)
-        assert "runs on" in str(warned[0].message)
+        assert "blocking_in_thread" in warned[0].getMessage()
+        assert "runs on" in warned[0].getMessage()
+        assert warned[0].action == "abandoned_thread"  # type: ignore[attr-defined]
+        assert warned[0].task_pid == t.pid  # type: ignore[attr-defined]
         # Elixir's table: killed is a clean stop only for brutal_kill; after a timeout it is Exit
         assert result == (None if how == "brutal_kill" else Exit("killed"))
         assert not Process.alive(t.pid)  # type: ignore[arg-type]
@@ -893,13 +894,12 @@ class TestAdoptedTasksStayTheUsers:
 
         aio, pid = await start_adopted(user_code)
         Process.link(pid)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with logged_warnings(None) as caught:
             Process.exit(pid, "kill")
             assert await next_exit() == (pid, "killed")
             await settle()
         assert aio.cancelled()
-        assert [str(w.message) for w in caught if w.category is RuntimeWarning] == []
+        assert caught == []
 
     async def test_killing_an_adopted_task_never_closes_the_users_coroutine(self) -> None:
         """Kill = cancel; if the user's task lives on, taskvisor abandons it, never closes it.
@@ -925,8 +925,7 @@ class TestAdoptedTasksStayTheUsers:
 
         aio, pid = await start_adopted(user_code)
         Process.link(pid)
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always")
+        with logged_warnings("abandons it"):
             Process.exit(pid, "kill")
             async with asyncio.timeout(30):
                 got = await next_exit(30)

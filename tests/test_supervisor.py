@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from support import forever, next_exit, settle, wait_until_down
+from support import forever, logged_warnings, next_exit, settle, wait_until_down
 from taskvisor import (
     ChildInfo,
     ChildSpec,
@@ -193,7 +193,7 @@ class TestStartAndStopOrder:
         await settle()
         assert log == ["up a", "up b", "up c"]
 
-        with pytest.warns(RuntimeWarning) as warned:
+        with logged_warnings() as warned:
             stopper = asyncio.ensure_future(sup.stop())
             async with asyncio.timeout(SAFETY):
                 await cleaning.wait()
@@ -215,7 +215,7 @@ class TestStartAndStopOrder:
             pids["a"]: "shutdown",
             sup.pid: "normal",
         }
-        messages = [str(w.message) for w in warned]
+        messages = [w.getMessage() for w in warned]
         assert any(repr(pids["c"]) in m for m in messages)
         assert not any(repr(pids["b"]) in m or repr(pids["a"]) in m for m in messages)
 

@@ -178,7 +178,7 @@ class Process:
         check_bool(value, "value")
         me = _live_self(("Process.flag", (flag, value)))
         if me._exits is None:
-            me._exits = ExitInbox()
+            me._exits = ExitInbox(me._get_pid())
         previous = me._exits.trapping
         me._exits.trapping = value
         return previous
@@ -202,7 +202,7 @@ class Process:
         me = _live_self(call)
         inbox = me._exits
         if inbox is None:
-            inbox = me._exits = ExitInbox()
+            inbox = me._exits = ExitInbox(me._get_pid())
         got = inbox.take()
         if got is not None or timeout == 0:
             return got

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ._runtime._pid import Pid
     from ._runtime._proc import Proc
 
-__all__ = ["CrashReport", "format_report", "logger", "report_crash"]
+__all__ = ["CrashReport", "format_report", "log_event", "logger", "report_crash"]
 
 logger = logging.getLogger("taskvisor")
 
@@ -71,6 +71,32 @@ def format_report(report: CrashReport) -> str:
         f"Task {report.task_pid!r}{started} terminating\n{banner}\n{stack}"
         f"Function: {report.function}\n    Args: {list(report.args)!r}"
     )
+
+
+def log_event(proc: Proc | None, action: str, message: str, **extra: Any) -> None:
+    """A WARNING on the ``taskvisor`` logger for something a running service should know:
+    taskvisor had to force a stop (closed a coroutine, abandoned a task or a thread, killed
+    children) or dropped something (exit signals).
+
+    Structured ``extra``: ``task_pid`` and ``function`` of `proc` (None when there is none),
+    ``action`` (what taskvisor did: ``"closed_coroutine"``, ``"abandoned_task"``,
+    ``"abandoned_thread"``, ``"killed_children"``, ``"dropped_exit_signals"``) and any
+    `extra` given. A log record rather than `warnings.warn`: its text names a pid, so warnings
+    would grow the warnings registry by one entry per event in a long-running server.
+    Never raises into the runtime.
+    """
+    if not logger.isEnabledFor(logging.WARNING):
+        return
+    try:
+        fields = {
+            "task_pid": None if proc is None else proc._get_pid(),
+            "function": None if proc is None or proc._fn is None else describe_fn(proc._fn),
+            "action": action,
+            **extra,
+        }
+        logger.warning(message, extra=fields)
+    except Exception:  # a broken repr must not break the runtime
+        logger.exception("taskvisor could not log %s", action)
 
 
 def report_crash(proc: Proc, reason: ExitReason, exc: BaseException) -> None:

@@ -14,10 +14,10 @@ import concurrent.futures
 import contextvars
 import os
 import threading
-import warnings
 from collections.abc import Callable
 from typing import Any
 
+from .._reports import log_event
 from .._runtime._proc import live
 from .._validate import check_positive_int, describe_fn
 from ._base import Executor
@@ -155,9 +155,9 @@ def _warn_abandoned(fn: Callable[..., Any]) -> None:
     task = asyncio.current_task()
     who = live.get(task) if task is not None else None
     name = repr(who) if who is not None else describe_fn(fn)
-    warnings.warn(
+    log_event(
+        who,
+        "abandoned_thread",
         f"{name} was killed while {describe_fn(fn)} ran in a thread; a thread cannot be "
         "stopped, so it runs on until the function returns, and its result is dropped",
-        RuntimeWarning,
-        stacklevel=1,
     )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import warnings
 
 from .._errors import TaskExit
+from .._reports import log_event
 from ._calling import outside_task, running_loop
 from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, Proc, live
 
@@ -64,11 +64,12 @@ class Adopted(Proc):
     def _abandon(self) -> None:
         if self._state is DEAD:
             return
-        warnings.warn(
+        log_event(
+            self,
+            "abandoned_task",
             f"{self!r} ({self._aio!r}) ignored its cancellation and was killed; taskvisor "
             "abandons it: it is dead to links and monitors, but its asyncio task runs on",
-            RuntimeWarning,
-            stacklevel=1,
+            task=self._aio,
         )
         self._finish("killed")
 

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import warnings
 
+from .._reports import log_event
 from .._types import ExitReason
-from ._pid import Pid
+from ._pid import Pid, lookup
 
 __all__ = ["EXIT_QUEUE_LIMIT", "ExitInbox"]
 
 EXIT_QUEUE_LIMIT = 10_000
-"""Exit signals kept per trapping process; past it the oldest is dropped, with a warning."""
+"""Exit signals kept per trapping process; past it the oldest is dropped (logged once)."""
 
 
 class ExitInbox:
     """Exit signals kept instead of killing the process, read by `Process.receive_exit`."""
 
-    __slots__ = ("_queue", "_waiter", "_warned", "trapping")
+    __slots__ = ("_owner", "_queue", "_waiter", "_warned", "trapping")
 
-    def __init__(self) -> None:
+    def __init__(self, owner: Pid) -> None:
+        self._owner = owner  # its process, by pid: no reference cycle through the record
         self.trapping = False
         self._queue: collections.deque[tuple[Pid | None, ExitReason]] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
@@ -31,11 +32,12 @@ class ExitInbox:
             self._queue.popleft()
             if not self._warned:
                 self._warned = True
-                warnings.warn(
-                    f"a process trapping exits holds {EXIT_QUEUE_LIMIT} unread exit signals; "
-                    "dropping the oldest (read them with Process.receive_exit)",
-                    RuntimeWarning,
-                    stacklevel=2,
+                log_event(
+                    lookup(self._owner),
+                    "dropped_exit_signals",
+                    f"{self._owner!r} traps exits and holds {EXIT_QUEUE_LIMIT} unread exit "
+                    "signals; dropping the oldest ones (read them with Process.receive_exit)",
+                    limit=EXIT_QUEUE_LIMIT,
                 )
         self._queue.append((source, reason))
         waiter = self._waiter

@@ -20,12 +20,11 @@ import asyncio
 import contextlib
 import enum
 import inspect
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._errors import TaskExit
-from .._reports import report_crash
+from .._reports import log_event, report_crash
 from .._types import ExitReason
 from .._validate import describe_fn
 from . import _pid
@@ -324,11 +323,11 @@ class Proc:
         coro = aio.get_coro()
         aio.add_done_callback(_silence)  # the emptied task ends in an error nobody asked for
         if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != inspect.CORO_CREATED:
-            warnings.warn(
+            log_event(
+                self,
+                "closed_coroutine",
                 f"{self!r} was killed but had not ended {KILL_GRACE}s after its cancellation "
                 "(it swallowed the cancel or hangs in cleanup); taskvisor closed its coroutine",
-                RuntimeWarning,
-                stacklevel=1,
             )
         if coro is not None:
             # "coroutine ignored GeneratorExit": the wrapper has already finished anyway

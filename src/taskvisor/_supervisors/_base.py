@@ -13,12 +13,11 @@ supervisor's own task stops the children, each with exit ``"shutdown"`` and a ki
 from __future__ import annotations
 
 import asyncio
-import warnings
 from collections.abc import Hashable, Iterable
 from typing import Any, Self, TypeVar
 
 from .._errors import TaskExit
-from .._reports import logger
+from .._reports import log_event, logger
 from .._runtime._adopt import current, current_in
 from .._runtime._calling import check_on_loop, running_loop
 from .._runtime._proc import DEAD, DOOMED, RUNNING, SPAWNED, Proc, is_normal
@@ -235,11 +234,12 @@ class SupervisorProcess(Proc):
             if timer is not None:
                 timer.cancel()
         if killed:
-            warnings.warn(
+            log_event(
+                self,
+                "killed_children",
                 f"{self!r} had to kill {len(killed)} child(ren) that did not stop within "
                 f"their shutdown time: {', '.join(map(repr, killed))}",
-                RuntimeWarning,
-                stacklevel=1,
+                children=[child._get_pid() for child in killed],
             )
 
     def _stop_one(self, child: Proc, killed: list[Proc]) -> asyncio.TimerHandle | None:
