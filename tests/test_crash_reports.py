@@ -151,8 +151,8 @@ class TestNoRecordForQuietExits:
 
     @pytest.mark.parametrize(
         "reason",
-        ["normal", "shutdown", ("shutdown", "detail")],
-        ids=["normal", "shutdown", "tuple"],
+        ["normal", "shutdown", ("shutdown", "detail"), "killed"],
+        ids=["normal", "shutdown", "tuple", "killed"],
     )
     async def test_raise_taskexit_with_a_quiet_reason(
         self, caplog_taskvisor: Caplog, reason: Any
