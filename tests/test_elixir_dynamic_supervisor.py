@@ -585,6 +585,28 @@ class TestSpecRules:
         assert await next_exit() == (sup.pid, "shutdown")
         assert not Process.alive(sup.pid)
 
+    @pytest.mark.parametrize("make", ["TaskSupervisor", "Supervisor"])
+    async def test_max_restarts_none_means_no_limit(self, make: str) -> None:
+        """Not Elixir's (it wants an integer): ``max_restarts=None`` never stops the
+        supervisor, however often its children restart."""
+        runs = Mailbox()
+
+        async def restarted() -> None:
+            runs.send(Process.self())
+            await forever()
+
+        if make == "TaskSupervisor":
+            sup: Any = await TaskSupervisor.start_link(max_restarts=None, max_seconds=1.0)
+            TaskSupervisor.start_child(sup, restarted, restart="permanent")
+        else:
+            spec = Task.child_spec(restarted).replace(restart="permanent")
+            sup = await Supervisor.start_link([spec], max_restarts=None, max_seconds=1.0)
+        for _ in range(25):
+            Process.exit(await runs.receive(), "kill")
+        assert await runs.receive()  # restarted once more
+        assert Process.alive(sup.pid)
+        await sup.stop()
+
     async def test_too_many_restarts_stop_the_children_then_the_supervisor(
         self, caplog_taskvisor: pytest.LogCaptureFixture
     ) -> None:

@@ -45,7 +45,6 @@ BAD_OPTIONS = [
     pytest.param("max_restarts", -1, ValueError, id="max_restarts=-1"),
     pytest.param("max_restarts", 1.5, TypeError, id="max_restarts=1.5"),
     pytest.param("max_restarts", True, TypeError, id="max_restarts=True"),
-    pytest.param("max_restarts", None, TypeError, id="max_restarts=None"),
     pytest.param("max_restarts", "3", TypeError, id="max_restarts='3'"),
     pytest.param("max_seconds", 0, ValueError, id="max_seconds=0"),
     pytest.param("max_seconds", -1, ValueError, id="max_seconds=-1"),

@@ -50,7 +50,7 @@ def run_application(
     main: Callable[[], Any] | None = None,
     strategy: Strategy = "one_for_one",
     *,
-    max_restarts: int = 3,
+    max_restarts: int | None = 3,
     max_seconds: float = 5.0,
     name: Hashable | None = None,
     main_shutdown: ShutdownTimeout = 5.0,

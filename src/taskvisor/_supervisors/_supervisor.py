@@ -87,7 +87,9 @@ class Supervisor(SupervisorProcess):
             ``"one_for_all"`` stops and restarts every child, ``"rest_for_one"`` the child
             and those started after it.
         max_restarts, max_seconds: more than `max_restarts` restarts within `max_seconds`
-            stop the supervisor with reason ``"shutdown"``.
+            stop the supervisor with reason ``"shutdown"`` (its children first);
+            ``max_restarts=None`` means no limit. The count is the supervisor's, shared by
+            all its children: one child crashing in a loop uses up everyone's budget.
         name: a name to reach it by.
 
     Cancellation: linked to the process that starts it, as `TaskSupervisor`. Stopping it
@@ -106,7 +108,7 @@ class Supervisor(SupervisorProcess):
         self,
         children: Iterable[Any],
         strategy: Strategy = "one_for_one",
-        max_restarts: int = 3,
+        max_restarts: int | None = 3,
         max_seconds: float = 5.0,
         name: Hashable | None = None,
     ) -> None:
@@ -128,7 +130,7 @@ class Supervisor(SupervisorProcess):
         cls,
         children: Iterable[Any],
         strategy: Strategy = "one_for_one",
-        max_restarts: int = 3,
+        max_restarts: int | None = 3,
         max_seconds: float = 5.0,
         name: Hashable | None = None,
     ) -> Supervisor:

@@ -94,7 +94,9 @@ class TaskSupervisor(SupervisorProcess):
         name: a name to reach it by from anywhere (any hashable, usually a string).
         max_children: how many children may run at once (None: no limit).
         max_restarts, max_seconds: more than `max_restarts` restarts within `max_seconds`
-            stop the supervisor with reason ``"shutdown"``.
+            stop the supervisor with reason ``"shutdown"`` (its children first);
+            ``max_restarts=None`` means no limit. The count is the supervisor's, shared by
+            all its children: one child crashing in a loop uses up everyone's budget.
         executor: where its children's functions run unless a call says otherwise.
 
     Cancellation: the supervisor is linked to the process that starts it: if that process
@@ -111,7 +113,7 @@ class TaskSupervisor(SupervisorProcess):
         self,
         name: Hashable | None = None,
         max_children: int | None = None,
-        max_restarts: int = 3,
+        max_restarts: int | None = 3,
         max_seconds: float = 5.0,
         *,
         executor: ExecutorArg = None,
@@ -131,7 +133,7 @@ class TaskSupervisor(SupervisorProcess):
         cls,
         name: Hashable | None = None,
         max_children: int | None = None,
-        max_restarts: int = 3,
+        max_restarts: int | None = 3,
         max_seconds: float = 5.0,
         *,
         executor: ExecutorArg = None,
@@ -178,7 +180,7 @@ class TaskSupervisor(SupervisorProcess):
     def child_spec(
         name: Hashable | None = None,
         max_children: int | None = None,
-        max_restarts: int = 3,
+        max_restarts: int | None = 3,
         max_seconds: float = 5.0,
         *,
         executor: ExecutorArg = None,
