@@ -25,8 +25,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from .._callables import describe_fn
 from .._errors import WorkerCrashedError
-from .._validate import describe_fn
 from ._handle import WorkerHandle
 from ._outcome import STOPPED, decode, encode_call
 from ._worker import READY

@@ -20,8 +20,8 @@ from typing import Any
 
 import cloudpickle  # type: ignore[import-untyped]
 
+from .._callables import describe_fn
 from .._errors import RemoteError, RemoteTraceback
-from .._validate import describe_fn
 
 __all__ = ["STOPPED", "decode", "encode_call", "encode_error", "encode_value"]
 

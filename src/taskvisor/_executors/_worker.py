@@ -27,8 +27,7 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .._validate import describe_fn
-from ._loop import await_if_awaitable
+from .._callables import await_if_awaitable, describe_fn
 from ._outcome import STOPPED, encode_error, encode_value
 
 __all__ = ["PATH", "QUIT", "READY", "main"]
