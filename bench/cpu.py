@@ -224,7 +224,10 @@ def report(
     for name in MAKERS:
         median = statistics.median(startup[name]) * 1e3
         out.append(f"  {name:<10} {median:7.1f}   (the program's first: {first[name] * 1e3:.1f})")
-    out.append("  (taskvisor's first pool also starts the multiprocessing fork server)")
+    out.append(
+        '  (taskvisor\'s workers are fresh interpreters, "spawn"; '
+        "the peers use multiprocessing's default start method)"
+    )
     tv, cf, pb = med[TASKVISOR], med[CF], med[PEBBLE]
     checks = [
         (f"map speedup vs sequential >= {SPEEDUP_TARGET}x", seq / tv, seq / tv >= SPEEDUP_TARGET),

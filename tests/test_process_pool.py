@@ -36,6 +36,7 @@ from taskvisor import (
     WorkerCrashedError,
 )
 from taskvisor._errors import RemoteTraceback
+from taskvisor._executors import _launch
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux pidfds")
 
@@ -250,6 +251,33 @@ class TestWhereFunctionsRun:
         finally:
             sys.path.remove(str(tmp_path))
             sys.modules.pop("tv_path_probe", None)
+
+    async def test_a_worker_starts_without_importing_the_taskvisor_package(self) -> None:
+        """Its own modules are loaded from their files under a private name."""
+
+        def imported() -> set[str]:  # a closure: it travels by value, importing nothing
+            return {m.partition(".")[0] for m in sys.modules if "taskvisor" in m}
+
+        with ProcessPool(1) as pool:
+            assert await run(imported, executor=pool) == {"_taskvisor_worker"}
+
+    async def test_a_worker_imports_with_the_callers_sys_path_from_its_start(
+        self, tmp_path: Path
+    ) -> None:
+        """A module the worker imports at start is found on the caller's path first: here a
+        broken cloudpickle, so the worker dies while starting and fails the queued call."""
+        await run(os.getpid)  # the caller has its own cloudpickle loaded already
+        (tmp_path / "cloudpickle.py").write_text("raise ImportError('a broken cloudpickle')\n")
+        Process.flag("trap_exit", True)
+        sys.path.insert(0, str(tmp_path))
+        try:
+            with ProcessPool(1) as pool:
+                result = await Task.yield_(Task.async_(abs, -1, executor=pool), SAFETY)
+        finally:
+            sys.path.remove(str(tmp_path))
+        assert isinstance(result, Exit) and isinstance(result.reason, WorkerCrashedError)
+        assert "while starting" in "".join(result.reason.__notes__)
+        assert await run(abs, -1) == 1
 
     async def test_a_stream_maps_over_the_pool(self) -> None:
         results = [r async for r in Task.async_stream(range(6), abs, executor="process")]
@@ -529,6 +557,58 @@ class TestPoolLife:
         assert wait_ended(worker)
 
 
+GUARDLESS_SCRIPT = """
+import asyncio, os, threading
+from taskvisor import ProcessPool, Task
+
+with open(os.environ["TV_MARKER"], "a") as marker:  # once per process that runs this module
+    marker.write(f"{os.getpid()}\\n")
+
+def square(x):
+    return x * x
+
+release = threading.Event()
+threads = [threading.Thread(target=release.wait) for _ in range(2)]
+for thread in threads:
+    thread.start()
+
+async def main():
+    method = os.environ["TV_START_METHOD"]
+    executor = "process" if method == "default" else ProcessPool(2, start_method=method)
+    stream = Task.async_stream(range(4), square, executor=executor, timeout=None)
+    print(os.getpid(), [result.value async for result in stream])
+
+asyncio.run(main())
+release.set()
+"""
+
+
+class TestScriptsWithoutTheMainGuard:
+    """A script with no ``if __name__ == "__main__":`` runs as written: workers never import
+    the caller's ``__main__`` (its functions travel by value)."""
+
+    @pytest.mark.parametrize("method", ["default", "spawn", "fork"])
+    def test_a_guardless_script_with_threads_and_asyncio_run_works(
+        self, tmp_path: Path, method: str
+    ) -> None:
+        script = tmp_path / "no_guard.py"
+        script.write_text(GUARDLESS_SCRIPT)
+        marker = tmp_path / "imported_by.txt"
+        env = {**os.environ, "TV_MARKER": str(marker), "TV_START_METHOD": method}
+        proc = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=SAFETY,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert (proc.returncode, proc.stderr) == (0, "")
+        pid, results = proc.stdout.split(" ", 1)
+        assert results == "[0, 1, 4, 9]\n"
+        assert marker.read_text().split() == [pid]  # the script's own line, no worker's
+
+
 def wait_ended(pid: int) -> bool:
     """Block until OS process `pid` has ended (at most SAFETY seconds)."""
     try:
@@ -553,6 +633,7 @@ class TestArguments:
             ({"max_workers": True}, TypeError, "max_workers"),
             ({"start_method": "thread"}, ValueError, "start_method"),
             ({"start_method": 1}, ValueError, "start_method"),
+            ({"start_method": "forkserver"}, ValueError, "start_method"),
             ({"max_calls_per_worker": 0}, ValueError, "max_calls_per_worker"),
             ({"max_calls_per_worker": 1.5}, TypeError, "max_calls_per_worker"),
         ],
@@ -562,6 +643,23 @@ class TestArguments:
     ) -> None:
         with pytest.raises(error, match=name):
             ProcessPool(**kwargs)
+
+    def test_forkserver_is_refused_saying_why(self) -> None:
+        with pytest.raises(ValueError) as refused:
+            ProcessPool(start_method="forkserver")
+        message = str(refused.value)
+        assert "start_method" in message and "'spawn'" in message and "'fork'" in message
+        assert "__main__" in message
+
+    def test_spawn_is_the_default_start_method(self) -> None:
+        assert ProcessPool().start_method == ProcessPool(start_method=None).start_method == "spawn"
+
+    async def test_off_posix_a_call_that_would_start_a_worker_fails_saying_why(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(_launch, "POSIX", False)  # as on Windows
+        with ProcessPool(1) as pool, pytest.raises(RuntimeError, match="POSIX"):
+            await pool.run(abs, (-1,))
 
     def test_the_repr_says_how_it_runs(self) -> None:
         assert repr(ProcessPool(3, start_method="spawn")) == (

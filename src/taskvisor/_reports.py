@@ -23,8 +23,8 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._callables import describe_fn
 from ._types import ExitReason
-from ._validate import describe_fn
 
 if TYPE_CHECKING:
     from ._runtime._pid import Pid

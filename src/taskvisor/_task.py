@@ -34,6 +34,7 @@ from typing import (
     overload,
 )
 
+from ._callables import describe_fn
 from ._errors import NotOwnerError, TaskExit
 from ._executors import ExecutorArg, Runner, check_executor, runner_for
 from ._runtime._adopt import current, current_in
@@ -41,7 +42,7 @@ from ._runtime._calling import off_loop, running_loop
 from ._runtime._pid import Pid
 from ._runtime._proc import DEAD, DOOMED, Proc
 from ._types import Exit, ExitReason, Ok, ShutdownTimeout, Timeout
-from ._validate import check_choice, check_fn, check_timeout, describe_fn
+from ._validate import check_choice, check_fn, check_timeout
 
 if TYPE_CHECKING:
     from ._child_spec import ChildSpec

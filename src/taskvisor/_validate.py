@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 __all__ = ["check_bool", "check_choice", "check_fn", "check_positive_int", "check_timeout"]
@@ -52,11 +52,3 @@ def check_choice(value: Any, name: str, choices: Collection[str]) -> str:
         options = " or ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be {options}, got {value!r}")
     return value
-
-
-def describe_fn(fn: Callable[..., Any]) -> str:
-    """A readable name for a function in reprs and crash reports: ``module.qualname``."""
-    inner = getattr(fn, "func", fn)  # functools.partial
-    module = getattr(inner, "__module__", None)
-    qualname = getattr(inner, "__qualname__", None) or type(inner).__qualname__
-    return f"{module}.{qualname}" if module else qualname

@@ -29,9 +29,9 @@ import traceback
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
+from ._callables import describe_fn
 from ._reports import logger
 from ._runtime import _pid, _proc
-from ._validate import describe_fn
 
 __all__ = ["LoopWatchdog"]
 

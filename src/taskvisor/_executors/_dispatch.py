@@ -6,9 +6,9 @@ the queue. One thread per dispatcher does all that waits or takes time. It start
 many as the calls need, up to the pool's size, and a replacement as soon as one leaves), it
 reads the workers' answers and hands each to the loop of its call
 (``loop.call_soon_threadsafe``), it gives the next queued call to the worker that answered,
-and it sees a worker's end on the process sentinel: a worker that died on its own fails its
-call with `WorkerCrashedError`. All state is guarded by one lock; the selector and the
-starting of processes belong to the thread.
+and it sees a worker's end on its sentinel (end of file on the worker's "alive" pipe): a
+worker that died on its own fails its call with `WorkerCrashedError`. All state is guarded by
+one lock; the selector and the starting of processes belong to the thread.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import itertools
-import multiprocessing
 import os
 import selectors
 import threading
@@ -25,10 +23,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from .._callables import describe_fn
 from .._errors import WorkerCrashedError
-from .._validate import describe_fn
+from ._answer import STOPPED
 from ._handle import WorkerHandle
-from ._outcome import STOPPED, decode, encode_call
+from ._outcome import decode, encode_call
 from ._worker import READY
 
 __all__ = ["Dispatcher", "ProcessCall"]
@@ -105,7 +104,7 @@ class Dispatcher:
     def __init__(self, max_workers: int, start_method: str, max_calls: int | None) -> None:
         if _exiting:
             raise RuntimeError("cannot start a process pool while the program exits")
-        self._ctx = multiprocessing.get_context(start_method)
+        self._start_method = start_method
         self._max_workers = max_workers
         self._max_calls = max_calls
         self._lock = threading.Lock()
@@ -116,7 +115,6 @@ class Dispatcher:
         self._size = 0  # workers to keep: grows with demand up to max_workers
         self._pending = 0  # calls queued or running
         self._closing = False
-        self._numbers = itertools.count(1)
         self._selector = selectors.DefaultSelector()
         self._wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
@@ -266,7 +264,7 @@ class Dispatcher:
 
     def _start_worker(self) -> bool:
         try:
-            worker = WorkerHandle(self._ctx, f"taskvisor-worker-{next(self._numbers)}")
+            worker = WorkerHandle(self._start_method)
         except Exception as exc:  # the system refused: the queued calls cannot run
             for call in self._give_up():
                 _deliver(call, call.failed, exc)
@@ -310,7 +308,8 @@ class Dispatcher:
             _deliver(call, call.answered, message)
 
     def _ended(self, worker: WorkerHandle) -> None:
-        """`worker`'s process ended: fail its call if it died on its own, and reap it."""
+        """`worker`'s process ended (its sentinel): fail its call if it died on its own, and
+        reap it."""
         while not worker.conn.closed and worker.conn.poll():  # what it said before it ended
             self._read(worker)
         if not worker.conn.closed:

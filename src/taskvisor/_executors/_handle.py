@@ -1,7 +1,10 @@
 """The caller's handle on one worker process: start it, send it calls, stop, kill, reap it.
 
 A handle is driven by the pool's dispatcher, under its lock; it keeps the count of calls
-sent, which the worker keeps too, so that a polite stop names the call it is meant for.
+sent, which the worker keeps too, so that a polite stop names the call it is meant for (in
+the stop cell they share). The dispatcher watches two of its descriptors: `conn` for the
+worker's messages and `sentinel`, the read end of the worker's "alive" pipe, which reaches end
+of file when the worker has ended (see `_launch`).
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ import contextlib
 import os
 import pickle
 import signal
+import socket
+import subprocess
 import sys
-from multiprocessing.context import BaseContext
-from typing import TYPE_CHECKING, Any
+import tempfile
+from typing import TYPE_CHECKING
 
-from . import _worker
+from . import _stop_cell, _worker
+from ._channel import Channel
+from ._launch import launch
 
 if TYPE_CHECKING:
     from ._dispatch import ProcessCall
@@ -22,39 +29,54 @@ if TYPE_CHECKING:
 __all__ = ["WorkerHandle"]
 
 _REAP_TIMEOUT = 1.0
-"""Seconds to wait for the exit status of a worker whose pipe or sentinel said it ended."""
+"""Seconds to wait for the exit status of a worker whose sentinel said it ended."""
 
 
 class WorkerHandle:
     """One worker process, seen from the caller."""
 
-    __slots__ = ("_stop", "call", "calls", "conn", "exiting", "path", "pid", "process", "ready")
+    __slots__ = (
+        "_stop",
+        "call",
+        "calls",
+        "conn",
+        "exiting",
+        "path",
+        "pid",
+        "process",
+        "ready",
+        "sentinel",
+    )
 
-    def __init__(self, ctx: BaseContext, name: str) -> None:
+    def __init__(self, start_method: str) -> None:
         self.path = list(sys.path)
-        self.conn, theirs = ctx.Pipe()
-        self._stop: Any = ctx.RawValue("q", 0)  # shared: the number of the call to stop
-        self.process: Any = ctx.Process(  # type: ignore[attr-defined]
-            target=_worker.main,
-            args=(theirs, self._stop, _portable(self.path), ctx.get_start_method()),
-            name=name,
-            daemon=True,
-        )
+        ours, theirs = socket.socketpair()
+        sentinel, alive = os.pipe()
         try:
-            self.process.start()
-        finally:
+            with tempfile.TemporaryFile() as cell:  # unlinked: it lives while it is mapped
+                cell.truncate(_stop_cell.SIZE)
+                self._stop = _stop_cell.StopCell(cell.fileno())
+                self.process = launch(
+                    start_method,
+                    conn=theirs.fileno(),
+                    alive=alive,
+                    stop=cell.fileno(),
+                    path=_portable(self.path),
+                )
+        except BaseException:
+            ours.close()
+            os.close(sentinel)
+            raise
+        finally:  # the worker's own ends: it alone holds them now
             theirs.close()
-        self.pid: int = self.process.pid
+            os.close(alive)
+        self.conn = Channel(ours.detach())
+        self.sentinel = sentinel
+        self.pid = self.process.pid
         self.call: ProcessCall | None = None  # the call it runs
         self.calls = 0  # calls sent so far
         self.ready = False  # it said READY
         self.exiting = False  # told to quit, or killed: its end is not a crash
-
-    @property
-    def sentinel(self) -> int:
-        """A file descriptor that becomes readable when the process has ended."""
-        sentinel: int = self.process.sentinel
-        return sentinel
 
     def send(self, payload: bytes) -> None:
         """Send one call (and first the caller's ``sys.path``, if it changed)."""
@@ -81,13 +103,20 @@ class WorkerHandle:
             self.conn.send_bytes(_worker.QUIT)
 
     def reap(self) -> int | None:
-        """Collect the ended process's exit status and release its resources."""
+        """Collect the ended process's exit status (None: unknown) and close its descriptors.
+
+        A process that closed its descriptors but runs on (its code closed them) is killed:
+        the pool has let it go, and no worker may outlive the pool.
+        """
         self.conn.close()
-        self.process.join(_REAP_TIMEOUT)
-        code: int | None = self.process.exitcode
-        if code is not None:
-            self.process.close()
-        return code
+        os.close(self.sentinel)
+        try:
+            return self.process.wait(_REAP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._signal(signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(_REAP_TIMEOUT)
+            return None
 
     def _signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):  # it ended; its sentinel will tell

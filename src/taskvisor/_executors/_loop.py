@@ -13,9 +13,10 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from .._callables import await_if_awaitable
 from ._base import Executor
 
-__all__ = ["LOOP", "LoopExecutor", "await_if_awaitable", "is_coroutine_function", "on_loop"]
+__all__ = ["LOOP", "LoopExecutor", "is_coroutine_function", "on_loop"]
 
 _CO_COROUTINE = inspect.CO_COROUTINE
 
@@ -28,11 +29,6 @@ def is_coroutine_function(fn: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
     )
-
-
-async def await_if_awaitable(value: Any) -> Any:
-    # `Task.async_(lambda: fetch(x))`: the lambda is plain but hands back a coroutine.
-    return (await value) if inspect.isawaitable(value) else value
 
 
 async def on_loop(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

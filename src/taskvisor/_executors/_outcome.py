@@ -1,58 +1,32 @@
-"""How a call crosses the pipe to a worker process, and its outcome comes back.
+"""How a call crosses the pipe to a worker process, and its outcome comes back: the caller's side.
 
 A call is its function and arguments, pickled with cloudpickle (closures and lambdas too). A
-worker answers each call with one message: its value, its exception, or "stopped" (a polite
-stop interrupted it). Values and exceptions travel with cloudpickle. An exception always
-carries the worker's traceback as text, set as its ``__cause__`` (a `RemoteTraceback`) when
-it arrives; one that cannot be pickled in the worker, or unpickled here, arrives as a
-`RemoteError` with its type name, message and traceback. A value that cannot be pickled is an
-error of the call, raised in the worker; one that cannot be unpickled here is raised here,
-with a note.
+worker answers each call with one message (`_answer`, the worker's side): its value, its
+exception, or "stopped" (a polite stop interrupted it). An exception always carries the
+worker's traceback as text, set as its ``__cause__`` (a `RemoteTraceback`) when it arrives;
+one that cannot be pickled in the worker, or unpickled here, arrives as a `RemoteError` with
+its type name, message and traceback. A value that cannot be pickled is an error of the call,
+raised in the worker; one that cannot be unpickled here is raised here, with a note.
 """
 
 from __future__ import annotations
 
 import pickle
-import traceback
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 import cloudpickle  # type: ignore[import-untyped]
 
+from .._callables import describe_fn
 from .._errors import RemoteError, RemoteTraceback
-from .._validate import describe_fn
 
-__all__ = ["STOPPED", "decode", "encode_call", "encode_error", "encode_value"]
-
-STOPPED = b"S"
-"""The answer of a call that a polite stop interrupted (KeyboardInterrupt escaped it)."""
-
-_VALUE = True
-_ERROR = False
+__all__ = ["decode", "encode_call"]
 
 
 def encode_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
     """A call of ``fn(*args)``, for a worker (raises if they cannot be pickled)."""
     data: bytes = cloudpickle.dumps((fn, args))
     return data
-
-
-def encode_value(value: Any) -> bytes:
-    """The answer for a call that returned `value` (raises if `value` cannot be pickled)."""
-    data: bytes = cloudpickle.dumps((_VALUE, value))
-    return data
-
-
-def encode_error(exc: BaseException, tb: TracebackType | None) -> bytes:
-    """The answer for a call that raised `exc`; `tb` is its traceback from the call down."""
-    text = "".join(traceback.format_exception(type(exc), exc, tb))
-    try:
-        data: bytes | None = cloudpickle.dumps(exc)
-    except Exception:
-        data = None
-    answer: bytes = cloudpickle.dumps((_ERROR, (data, _type_name(exc), _message(exc), text)))
-    return answer
 
 
 def decode(answer: bytes, fn: Callable[..., Any]) -> tuple[bool, Any]:
@@ -76,18 +50,3 @@ def decode(answer: bytes, fn: Callable[..., Any]) -> tuple[bool, Any]:
         return False, RemoteError(type_name, message, text)
     error.__cause__ = RemoteTraceback(text)
     return False, error
-
-
-def _type_name(exc: BaseException) -> str:
-    cls = type(exc)
-    module = cls.__module__
-    return (
-        cls.__qualname__ if module in ("builtins", "__main__") else f"{module}.{cls.__qualname__}"
-    )
-
-
-def _message(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:
-        return f"<{type(exc).__name__} whose str() failed>"

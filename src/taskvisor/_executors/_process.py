@@ -5,13 +5,14 @@ pool: each worker runs one call at a time, so stopping a call means stopping its
 polite stop interrupts the call and the worker lives on; a kill is SIGKILL, and a new worker
 takes the dead one's place. Functions, closures and lambdas travel with cloudpickle, and the
 workers see the caller's ``sys.path``. The running part (`_dispatch`) is made by the first
-call, so importing taskvisor starts no thread and no process.
+call, so importing taskvisor starts no thread and no process. Workers start without
+`multiprocessing` and never import the caller's ``__main__`` (`_launch`), so a script needs no
+``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
+import os
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ProcessPool", "default_process_pool", "set_default"]
 
-_DEFAULT_START_METHOD = "forkserver" if sys.platform.startswith("linux") else "spawn"
+START_METHODS = ("spawn", "fork")
+"""How workers can start (see `_launch`); the first is the default."""
 
 
 class ProcessPool(Executor):
@@ -45,18 +47,24 @@ class ProcessPool(Executor):
     caller's ``sys.path``. A coroutine function runs under ``asyncio.run`` in its worker.
     Exceptions come back as themselves, with the worker's traceback as their ``__cause__``;
     one that cannot travel comes back as `RemoteError`. Workers never outlive the program:
-    they exit when it exits or dies, and `close` or `shutdown` ends them sooner. With the
-    ``"spawn"`` and ``"forkserver"`` start methods, the main module is imported again in a
-    fresh process, as with `multiprocessing`: keep a script's work under
-    ``if __name__ == "__main__":``.
+    they exit when it exits or dies, and `close` or `shutdown` ends them sooner. Workers
+    never import the caller's main module, so a script needs no
+    ``if __name__ == "__main__":`` guard. POSIX only (Linux, macOS).
 
     Args:
         max_workers: how many calls run at once; default ``os.cpu_count()``.
-        start_method: how workers start: ``"forkserver"`` (the default on Linux),
-            ``"spawn"`` (the default elsewhere) or ``"fork"`` (fastest, but forking a
-            program that runs threads, as asyncio programs do, can deadlock the child).
+        start_method: how workers start: ``"spawn"`` (the default: a fresh interpreter
+            that imports only the standard library, cloudpickle and what its calls need) or
+            ``"fork"`` (fastest, but forking a program that runs threads, as asyncio
+            programs do, can deadlock the child).
         max_calls_per_worker: replace a worker after this many calls (None: never), for
             functions that leak memory or other resources.
+
+    Raises:
+        ValueError: a bad `max_workers`, `max_calls_per_worker` or `start_method` (among
+            them ``"forkserver"``: a fork server imports ``__main__`` in every worker).
+        TypeError: `max_workers` or `max_calls_per_worker` not an int.
+        RuntimeError: (from a call, when a worker would start) not a POSIX system.
 
     Cancellation: a polite stop (the task is sent exit ``"shutdown"``) raises
     KeyboardInterrupt in the running call, once, so its ``finally`` blocks run; the worker
@@ -78,12 +86,18 @@ class ProcessPool(Executor):
     ) -> None:
         if max_workers is not None:
             check_positive_int(max_workers, "max_workers")
+        if start_method == "forkserver":
+            raise ValueError(
+                "start_method must be 'spawn' or 'fork', got 'forkserver': taskvisor's "
+                "workers never import the caller's __main__, and a fork server imports it "
+                "in every worker"
+            )
         if start_method is not None:
-            check_choice(start_method, "start_method", multiprocessing.get_all_start_methods())
+            check_choice(start_method, "start_method", START_METHODS)
         if max_calls_per_worker is not None:
             check_positive_int(max_calls_per_worker, "max_calls_per_worker")
-        self._max_workers: int = max_workers or multiprocessing.cpu_count()
-        self._start_method: str = start_method or _DEFAULT_START_METHOD
+        self._max_workers: int = max_workers or os.cpu_count() or 1
+        self._start_method: str = start_method or START_METHODS[0]
         self._max_calls = max_calls_per_worker
         self._lock = threading.Lock()
         self._dispatcher: Dispatcher | None = None

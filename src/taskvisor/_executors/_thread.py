@@ -17,11 +17,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .._callables import await_if_awaitable, describe_fn
 from .._reports import log_event
 from .._runtime._proc import live
-from .._validate import check_positive_int, describe_fn
+from .._validate import check_positive_int
 from ._base import Executor
-from ._loop import await_if_awaitable, is_coroutine_function
+from ._loop import is_coroutine_function
 
 __all__ = ["ThreadPool", "default_thread_pool", "set_default"]
 

@@ -1,35 +1,36 @@
 """The code that runs inside a worker process: one call at a time, until told to quit.
 
-A worker reads calls from its pipe, runs each (a coroutine, or a function that hands one
-back, runs under `asyncio.run`) and answers with the call's outcome (`_outcome`).
+A worker reads calls from its end of a socket pair, runs each (a coroutine, or a function that
+hands one back, runs under `asyncio.run`) and answers with the call's outcome (`_answer`). It
+is started by `_launch`, which loads this module without importing the ``taskvisor`` package,
+so it imports nothing else from taskvisor but the modules that are made for that (`_answer`,
+`_channel`, `_stop_cell`, ``_callables``).
 
 Stopping a call is the pool's decision alone. The pool writes the number of the call to stop
-into the shared `stop` cell, then sends SIGINT; the handler raises KeyboardInterrupt only
+into the shared stop cell, then sends SIGINT; the handler raises KeyboardInterrupt only
 while that very call runs, and only once, so ``finally`` blocks run and the worker lives on.
 Any other SIGINT is ignored: one that reaches an idle worker, a stop that came as its call
 ended, or Ctrl-C in a terminal (the terminal signals the whole process group; the caller
 stops its calls itself).
 
-A worker never outlives its caller: it exits at end of file on its pipe, and on Linux the
-kernel kills it when its parent dies (``PR_SET_PDEATHSIG``), even in the middle of a call. Its
-parent is the caller (``"spawn"``, ``"fork"``) or the fork server (``"forkserver"``), which
-exits when the caller dies, once the workers let go of the descriptor that would keep it alive.
+A worker never outlives its caller: it exits at end of file on its socket, and on Linux the
+kernel kills it when its parent, the caller, dies (``PR_SET_PDEATHSIG``), even in the middle
+of a call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import pickle
 import signal
 import sys
-from multiprocessing.connection import Connection
 from typing import Any
 
-from .._validate import describe_fn
-from ._loop import await_if_awaitable
-from ._outcome import STOPPED, encode_error, encode_value
+from .._callables import await_if_awaitable, describe_fn
+from ._answer import STOPPED, encode_error, encode_value
+from ._channel import Channel
+from ._stop_cell import StopCell
 
 __all__ = ["PATH", "QUIT", "READY", "main"]
 
@@ -45,18 +46,25 @@ _PR_SET_PDEATHSIG = 1
 _number = 0  # the number of the call being served (the Nth call message)
 _armed = False  # the running call may be interrupted (the user's code may be running)
 _interrupted = False  # the running call was interrupted by a stop
-_stop: Any = None  # the shared cell: the number of the call the pool asked to stop
+_stop: StopCell  # the number of the call the pool asked to stop
 
 
-def main(conn: Connection, stop: Any, path: list[str], start_method: str) -> None:
-    """Serve calls from `conn` until QUIT or end of file; `stop` is the shared stop cell."""
+def main(parent: int, conn_fd: int, alive: int, stop: int, path: list[str]) -> None:
+    """Serve calls from the socket `conn_fd` until QUIT or end of file.
+
+    `parent` is the caller's pid, `alive` the descriptor whose closing (when this process
+    ends) tells the caller we ended, `stop` the stop cell's file, `path` the caller's
+    ``sys.path``.
+    """
     global _stop, _number
-    _die_with_parent()
-    if start_method == "forkserver":
-        _let_the_fork_server_go()
-    _stop = stop
-    sys.path[:] = path
+    _die_with_parent(parent)
+    _stop = StopCell(stop)
+    os.close(stop)
+    for fd in (conn_fd, alive):  # held until we end, by this process only (not its children)
+        os.set_inheritable(fd, False)
     signal.signal(signal.SIGINT, _on_sigint)
+    sys.path[:] = path
+    conn = Channel(conn_fd)
     conn.send_bytes(READY)
     while True:
         try:
@@ -95,6 +103,8 @@ def _serve(message: bytes) -> bytes:
         fn, args = pickle.loads(message)
         value = fn(*args)
         if inspect.isawaitable(value):
+            import asyncio  # here: a worker that runs no coroutine starts faster without it
+
             value = asyncio.run(await_if_awaitable(value))
         _armed = False
         try:
@@ -120,23 +130,12 @@ def _on_sigint(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
 
-def _let_the_fork_server_go() -> None:
-    """Close our copy of the fork server's "alive" descriptor (multiprocessing gives one to
-    each of its children): the server then exits when the caller dies, and so do we."""
-    server = getattr(sys.modules.get("multiprocessing.forkserver"), "_forkserver", None)
-    fd = getattr(server, "_forkserver_alive_fd", None)
-    if fd is not None:
-        os.close(fd)
-        server._forkserver_alive_fd = None  # type: ignore[union-attr]
-
-
-def _die_with_parent() -> None:
-    """On Linux, have the kernel SIGKILL this process when its parent dies."""
+def _die_with_parent(parent: int) -> None:
+    """On Linux, have the kernel SIGKILL this process when its parent (pid `parent`) dies."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
 
-    parent = os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL))
     if os.getppid() != parent:  # the parent died before the request took effect

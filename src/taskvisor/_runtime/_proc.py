@@ -23,10 +23,10 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._callables import describe_fn
 from .._errors import TaskExit
 from .._reports import log_event, report_crash
 from .._types import ExitReason
-from .._validate import describe_fn
 from . import _pid
 from ._pid import Pid
 
