@@ -7,7 +7,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, Literal, NamedTuple
 
 from ._types import ShutdownTimeout
-from ._validate import check_choice, check_timeout
+from ._validate import check_choice, check_shutdown
 
 __all__ = ["ChildInfo", "ChildSpec", "Restart"]
 
@@ -33,10 +33,7 @@ class ChildSpec:
         if not (isinstance(self.start, tuple) and len(self.start) == 2 and callable(self.start[0])):
             raise TypeError(f"start must be a (function, args) tuple, got {self.start!r}")
         check_choice(self.restart, "restart", ("permanent", "transient", "temporary"))
-        if isinstance(self.shutdown, str):
-            check_choice(self.shutdown, "shutdown", ("brutal_kill",))
-        else:
-            check_timeout(self.shutdown, "shutdown")
+        check_shutdown(self.shutdown)
         check_choice(self.type, "type", ("worker", "supervisor"))
 
     def replace(self, **changes: Any) -> ChildSpec:

@@ -128,7 +128,24 @@ class NotOwnerError(RuntimeError):
 
 
 class MaxChildrenError(RuntimeError):
-    """A supervisor refused a child because it already runs `max_children` of them."""
+    """A supervisor refused a child because it already runs `max_children` of them.
+
+    `supervisor` is the supervisor's pid and `max_children` its limit; the message names
+    both, then says what Elixir says.
+    """
+
+    supervisor: Pid | None
+    max_children: int | None
+
+    def __init__(
+        self, message: str, supervisor: Pid | None = None, max_children: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.supervisor = supervisor
+        self.max_children = max_children
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.supervisor, self.max_children))
 
 
 class WorkerCrashedError(RuntimeError):

@@ -27,6 +27,7 @@ from typing import (
     Any,
     Generic,
     Literal,
+    Never,
     TypeVar,
     TypeVarTuple,
     Unpack,
@@ -42,7 +43,7 @@ from ._runtime._calling import off_loop, running_loop
 from ._runtime._pid import Pid
 from ._runtime._proc import DEAD, DOOMED, Proc
 from ._types import Exit, ExitReason, Ok, ShutdownTimeout, Timeout
-from ._validate import check_choice, check_fn, check_timeout
+from ._validate import check_fn, check_shutdown, check_timeout, hide_catch_all, keywords_for_fn
 
 if TYPE_CHECKING:
     from ._child_spec import ChildSpec
@@ -195,10 +196,12 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     ) -> Task[R]: ...
 
     @staticmethod
+    @hide_catch_all
     def async_(
         fn: Callable[[Unpack[Ts]], Any],
         *args: *Ts,
         executor: ExecutorArg = None,
+        **kwargs: Any,
     ) -> Task[Any]:
         """Start ``fn(*args)`` as a task linked to and monitored by the caller; await it later.
 
@@ -219,6 +222,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         the same reason; a normal exit of the caller leaves the task running and its reply is
         dropped. If the task crashes, the caller is interrupted at its next ``await``.
         """
+        if kwargs:
+            raise keywords_for_fn("Task.async_", fn, kwargs)
         runner = runner_for(fn, executor)
         loop = running_loop("Task.async_")
         owner = current_in(loop, "Task.async_")
@@ -227,10 +232,12 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         return Task._spawn(owner, fn, args, runner, loop, None, True)
 
     @staticmethod
+    @hide_catch_all
     def start(
         fn: Callable[[Unpack[Ts]], object],
         *args: *Ts,
         executor: ExecutorArg = None,
+        **kwargs: Never,
     ) -> Pid:
         """Fire and forget: run ``fn(*args)`` in a process that is neither linked nor monitored.
 
@@ -248,13 +255,17 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Cancellation: nothing links the process to its caller; stop it with
         ``Process.exit(pid, reason)``.
         """
+        if kwargs:
+            raise keywords_for_fn("Task.start", fn, kwargs)
         return _start(fn, args, executor, link=False)
 
     @staticmethod
+    @hide_catch_all
     def start_link(
         fn: Callable[[Unpack[Ts]], object],
         *args: *Ts,
         executor: ExecutorArg = None,
+        **kwargs: Never,
     ) -> Pid:
         """Run ``fn(*args)`` in a process linked to the caller, for side effects (no reply).
 
@@ -267,6 +278,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Cancellation: as for `async_`: a crash of either side stops the other with the same
         reason (unless it traps exits); a normal exit does not.
         """
+        if kwargs:
+            raise keywords_for_fn("Task.start_link", fn, kwargs)
         return _start(fn, args, executor, link=True)
 
     @staticmethod
@@ -298,7 +311,10 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         return task
 
     @staticmethod
-    def child_spec(fn: Callable[..., Any], *args: Any, executor: ExecutorArg = None) -> ChildSpec:
+    @hide_catch_all
+    def child_spec(
+        fn: Callable[..., Any], *args: Any, executor: ExecutorArg = None, **kwargs: Never
+    ) -> ChildSpec:
         """A child spec that runs ``Task.start_link(fn, *args)`` under a `Supervisor`.
 
         As Elixir's, the child is ``restart="temporary"``: a task is not restarted unless
@@ -311,6 +327,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Cancellation: building a spec starts nothing; the supervisor that runs it stops the
         child with exit ``"shutdown"`` and kills it after ``spec.shutdown`` seconds.
         """
+        if kwargs:
+            raise keywords_for_fn("Task.child_spec", fn, kwargs)
         from ._child_spec import ChildSpec
 
         check_fn(fn)
@@ -489,7 +507,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         """
         from ._waiting import shutdown
 
-        return await shutdown(task, _check_shutdown(timeout))
+        return await shutdown(task, check_shutdown(timeout, "timeout"))
 
     @overload
     @staticmethod
@@ -520,6 +538,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     ) -> TaskStream[R]: ...
 
     @staticmethod
+    @hide_catch_all
     def async_stream(
         items: Iterable[Any] | AsyncIterable[Any],
         fn: Callable[[Any], Any],
@@ -530,6 +549,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         on_timeout: Literal["exit", "kill_task"] = "exit",
         zip_input_on_exit: bool = False,
         executor: ExecutorArg = None,
+        **kwargs: Any,
     ) -> TaskStream[Any]:
         """Run ``fn(item)`` for each item, at most `max_concurrency` at a time; yield results.
 
@@ -554,6 +574,8 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         are stopped with the same reason. An outside cancel that the consumer survives (an
         ``asyncio.timeout`` around the loop) leaves them running until the stream is closed.
         """
+        if kwargs:
+            raise keywords_for_fn("Task.async_stream", fn, kwargs, "items, ")
         from ._stream import build_stream
 
         return build_stream(
@@ -633,9 +655,3 @@ def _take(task: Task[R]) -> Ok[R] | Exit | None:
 
 def _cause(reason: ExitReason) -> BaseException | None:
     return reason if isinstance(reason, BaseException) else None
-
-
-def _check_shutdown(timeout: Any) -> ShutdownTimeout:
-    if isinstance(timeout, str):
-        return check_choice(timeout, "timeout", ("brutal_kill",))  # type: ignore[return-value]
-    return check_timeout(timeout)

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, TypeVar
 
-__all__ = ["check_bool", "check_choice", "check_fn", "check_positive_int", "check_timeout"]
+from ._callables import describe_fn
+
+__all__ = [
+    "check_bool",
+    "check_choice",
+    "check_fn",
+    "check_positive_int",
+    "check_shutdown",
+    "check_timeout",
+    "hide_catch_all",
+    "keywords_for_fn",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def check_fn(fn: Any, name: str = "fn") -> None:
@@ -33,6 +47,24 @@ def check_timeout(value: Any, name: str = "timeout") -> float | None:
     return None if math.isinf(value) else float(value)
 
 
+def check_shutdown(value: Any, name: str = "shutdown", infinity: bool = True) -> Any:
+    """A shutdown is ``"brutal_kill"`` or a timeout: a non-negative number of seconds, or
+    ``None`` (wait forever) unless `infinity` is refused (streams, as Elixir's)."""
+    allowed = "a number of seconds >= 0, None or 'brutal_kill'"
+    if not infinity:
+        allowed = "a number of seconds >= 0 or 'brutal_kill'"
+    if isinstance(value, str):
+        if value == "brutal_kill":
+            return value
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    if value is None and not infinity:
+        raise ValueError(f"{name} must be {allowed}, got None")
+    try:
+        return check_timeout(value, name)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name} must be {allowed}, got {value!r}") from None
+
+
 def check_positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be a positive int, got {value!r}")
@@ -52,3 +84,31 @@ def check_choice(value: Any, name: str, choices: Collection[str]) -> str:
         options = " or ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be {options}, got {value!r}")
     return value
+
+
+def keywords_for_fn(call: str, fn: Any, kwargs: dict[str, Any], before: str = "") -> TypeError:
+    """The error for keyword arguments given to `call` that were meant for `fn`.
+
+    Options of taskvisor's functions are keyword-only and `fn`'s arguments are positional,
+    so ``Task.async_(fetch, url, retries=3)`` would otherwise fail with a bare "unexpected
+    keyword argument"; this says what to write instead. `before` is what comes before `fn`
+    in a call of `call` (``"items, "``, ``"sup, "``), for the example.
+    """
+    names = ", ".join(repr(name) for name in kwargs)
+    given = ", ".join(f"{name}={value!r}" for name, value in kwargs.items())
+    what = describe_fn(fn) if callable(fn) else "fn"
+    short = getattr(fn, "__name__", "fn")
+    return TypeError(
+        f"{call}() got unexpected keyword argument(s) {names}: they are not options of "
+        f"{call}, and keyword arguments are not passed to {what}; to pass them, bind them "
+        f"with functools.partial, e.g. {call}({before}functools.partial({short}, {given}), ...)"
+    )
+
+
+def hide_catch_all(func: F) -> F:
+    """Leave a ``**kwargs`` catch-all out of ``inspect.signature(func)``: it exists only to
+    give `keywords_for_fn`'s hint, and is not part of the function's contract."""
+    signature = inspect.signature(func)
+    params = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    func.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return func

@@ -116,8 +116,8 @@ async def await_many(tasks: list[Task[Any]], timeout: float | None) -> list[Any]
             if task._waiter is None:  # a task listed twice is waited for once
                 task._waiter = _PENDING
                 pending.append(task)
-        elif reply is DOWN and failed is None:
-            failed = task
+        elif reply is DOWN and (failed is None or arrival_order(task) < arrival_order(failed)):
+            failed = task  # of those that ended before the call, the first to end (Elixir)
     for task in pending:
         task._waiter = None
     if failed is None and pending and timeout != 0:

@@ -91,3 +91,13 @@ async def supervised() -> None:
     tree = await Supervisor.start_link([TaskSupervisor.child_spec(name="t2")])
     assert_type(tree.which_children(), list[ChildInfo])
     await tree.stop()
+
+
+async def keywords_meant_for_fn_are_type_errors(sup: TaskSupervisor) -> None:
+    # Keyword arguments are never passed to the function (bind them with functools.partial):
+    # a type checker flags them, and at run time the call raises TypeError with that hint.
+    Task.async_(fetch, 1, verbose=True)  # type: ignore[call-overload]
+    Task.start(fetch, 1, verbose=True)  # type: ignore[arg-type]
+    Task.start_link(fetch, 1, verbose=True)  # type: ignore[arg-type]
+    sup.start_child(fetch, 1, verbose=True)  # type: ignore[arg-type]
+    sup.async_nolink(fetch, 1, verbose=True)  # type: ignore[call-overload]

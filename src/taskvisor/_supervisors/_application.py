@@ -31,7 +31,7 @@ from .._runtime._proc import DEAD, Proc, is_quiet
 from .._runtime._stopping import stop as stop_process
 from .._task import Task
 from .._types import ShutdownTimeout
-from .._validate import check_fn, check_timeout
+from .._validate import check_fn, check_shutdown
 from .._watchdog import LoopWatchdog
 from ._supervisor import Strategy, Supervisor
 
@@ -86,10 +86,7 @@ def run_application(
     )
     if main is not None:
         check_fn(main, "main")
-    if not isinstance(main_shutdown, str):
-        check_timeout(main_shutdown, "main_shutdown")
-    elif main_shutdown != "brutal_kill":
-        raise ValueError(f"main_shutdown must be seconds or 'brutal_kill', got {main_shutdown!r}")
+    check_shutdown(main_shutdown, "main_shutdown")
     watchdog = LoopWatchdog(loop_watchdog) if loop_watchdog is not None else None
     try:
         asyncio.get_running_loop()

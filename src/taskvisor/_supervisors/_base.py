@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Hashable, Iterable
 from typing import Any, Self, TypeVar
 
+from .._callables import describe_fn
 from .._errors import TaskExit
 from .._reports import log_event, logger
 from .._runtime._adopt import current, current_in
@@ -325,9 +326,20 @@ def alive(sup_or_name: object, kind: type[S], call: tuple[str, tuple[Any, ...]])
 def resolve(sup: object, kind: type[S], call: tuple[str, tuple[Any, ...]]) -> S:
     """A `kind` of supervisor from its handle or its registered name."""
     if not isinstance(sup, SupervisorProcess):
-        if not _hashable(sup):
-            raise TypeError(f"supervisor must be a {kind.__name__} or its name, got {sup!r}")
-        sup = whereis(sup, call)
+        name = sup
+        if not _hashable(name):
+            raise TypeError(f"supervisor must be a {kind.__name__} or its name, got {name!r}")
+        sup = whereis(name)
+        if sup is None:
+            if callable(name):  # TaskSupervisor.start_child(fetch, 1): the supervisor forgotten
+                raise TypeError(
+                    f"{call[0]}: the first argument must be a {kind.__name__} or its registered "
+                    f"name, got the function {describe_fn(name)}; pass the supervisor first, "
+                    f"e.g. {call[0]}(sup, {getattr(name, '__name__', 'fn')}, ...)"
+                )
+            raise TaskExit(
+                "noproc", call, detail=f"no supervisor is registered under the name {name!r}"
+            )
     if not isinstance(sup, kind):
         raise TypeError(f"{sup!r} is not a {kind.__name__}")
     return sup

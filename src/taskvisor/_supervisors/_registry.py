@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
-from .._errors import TaskExit
-
 if TYPE_CHECKING:
     from ._base import SupervisorProcess
 
@@ -28,9 +26,6 @@ def unregister(name: Hashable, proc: SupervisorProcess) -> None:
         del _names[name]
 
 
-def whereis(name: Hashable, call: tuple[str, tuple[object, ...]]) -> SupervisorProcess:
-    """The live supervisor named `name`, or exit ``"noproc"`` as Elixir's calls do."""
-    proc = _names.get(name)
-    if proc is None:
-        raise TaskExit("noproc", call)
-    return proc
+def whereis(name: Hashable) -> SupervisorProcess | None:
+    """The live supervisor named `name`, or None."""
+    return _names.get(name)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from asyncio.events import _get_running_loop
 from collections.abc import AsyncIterable, Callable, Coroutine, Hashable, Iterable
-from typing import Any, Literal, TypeVar, TypeVarTuple, Unpack, final, overload
+from typing import Any, Literal, Never, TypeVar, TypeVarTuple, Unpack, final, overload
 
 from .._child_spec import ChildInfo, ChildSpec, Restart
 from .._errors import MaxChildrenError
@@ -28,7 +28,7 @@ from .._runtime._stopping import stop as stop_process
 from .._stream import Spawn, TaskStream, build_stream
 from .._task import Task
 from .._types import ExitReason, ShutdownTimeout, Timeout
-from .._validate import check_choice, check_timeout
+from .._validate import check_choice, check_shutdown, hide_catch_all, keywords_for_fn
 from ._base import SupervisorProcess, alive, check_name, resolve, restarts, stop_supervisor
 from ._intensity import RestartIntensity, check_intensity
 
@@ -63,7 +63,7 @@ def _child(restart: Any, shutdown: Any) -> Child:
         kind = None
     if kind is None:
         check_choice(restart, "restart", ("temporary", "transient", "permanent"))
-        kind = (restart, _check_shutdown(shutdown))
+        kind = (restart, check_shutdown(shutdown))
         if len(_children_kinds) < 64:
             _children_kinds[key] = kind
     return kind
@@ -76,13 +76,6 @@ def _check_max_children(max_children: object) -> None:
         raise TypeError(f"max_children must be an int >= 0 or None, got {max_children!r}")
     if max_children < 0:
         raise ValueError(f"max_children must be an int >= 0 or None, got {max_children!r}")
-
-
-def _check_shutdown(shutdown: Any) -> ShutdownTimeout:
-    if isinstance(shutdown, str):
-        check_choice(shutdown, "shutdown", ("brutal_kill",))
-        return "brutal_kill"
-    return check_timeout(shutdown, "shutdown")
 
 
 @final
@@ -213,6 +206,7 @@ class TaskSupervisor(SupervisorProcess):
 
     # -- the children ---------------------------------------------------------------------
 
+    @hide_catch_all
     def start_child(
         self: TaskSupervisor | Hashable,
         fn: Callable[[Unpack[Ts]], object],
@@ -220,6 +214,7 @@ class TaskSupervisor(SupervisorProcess):
         restart: Literal["temporary", "transient", "permanent"] = "temporary",
         shutdown: ShutdownTimeout = 5.0,
         executor: ExecutorArg = None,
+        **kwargs: Never,
     ) -> Pid:
         """Start ``fn(*args)`` as a child that nobody awaits; return its pid.
 
@@ -240,6 +235,8 @@ class TaskSupervisor(SupervisorProcess):
         Cancellation: the child is not linked to the caller; it stops with the supervisor
         (exit ``"shutdown"``, then a kill after `shutdown`) or with `terminate_child`.
         """
+        if kwargs:
+            raise keywords_for_fn("TaskSupervisor.start_child", fn, kwargs, "sup, ")
         sup = _supervisor_of(self, "TaskSupervisor.start_child", fn, args)
         kind = _child(restart, shutdown)
         runner = runner_for(fn, sup._executor if executor is None else executor)
@@ -267,12 +264,14 @@ class TaskSupervisor(SupervisorProcess):
         executor: ExecutorArg = None,
     ) -> Task[R]: ...
 
+    @hide_catch_all
     def async_(
         self: TaskSupervisor | Hashable,
         fn: Callable[[Unpack[Ts]], Any],
         *args: *Ts,
         shutdown: ShutdownTimeout = 5.0,
         executor: ExecutorArg = None,
+        **kwargs: Any,
     ) -> Task[Any]:
         """Start ``fn(*args)`` as a supervised task, linked to and monitored by the caller.
 
@@ -290,6 +289,8 @@ class TaskSupervisor(SupervisorProcess):
         Cancellation: as for `Task.async_`: a crash of either the task or the caller stops
         the other; the supervisor's stop stops the task too.
         """
+        if kwargs:
+            raise keywords_for_fn("TaskSupervisor.async_", fn, kwargs, "sup, ")
         return _start_task(self, fn, args, shutdown, executor, True, "TaskSupervisor.async_")
 
     @overload
@@ -310,12 +311,14 @@ class TaskSupervisor(SupervisorProcess):
         executor: ExecutorArg = None,
     ) -> Task[R]: ...
 
+    @hide_catch_all
     def async_nolink(
         self: TaskSupervisor | Hashable,
         fn: Callable[[Unpack[Ts]], Any],
         *args: *Ts,
         shutdown: ShutdownTimeout = 5.0,
         executor: ExecutorArg = None,
+        **kwargs: Any,
     ) -> Task[Any]:
         """Start ``fn(*args)`` as a supervised task that the caller monitors but is not linked
         to: its crash comes back as ``Exit(reason)`` from `Task.yield_` (or `TaskExit` from
@@ -329,6 +332,8 @@ class TaskSupervisor(SupervisorProcess):
         Cancellation: the caller's exit does not stop the task; the supervisor's stop does.
         Use ``await Task.yield_(t, timeout) or await Task.shutdown(t)`` to bound it.
         """
+        if kwargs:
+            raise keywords_for_fn("TaskSupervisor.async_nolink", fn, kwargs, "sup, ")
         name = "TaskSupervisor.async_nolink"
         return _start_task(self, fn, args, shutdown, executor, False, name)
 
@@ -362,6 +367,7 @@ class TaskSupervisor(SupervisorProcess):
         executor: ExecutorArg = None,
     ) -> TaskStream[R]: ...
 
+    @hide_catch_all
     def async_stream(
         self: TaskSupervisor | Hashable,
         items: Iterable[Any] | AsyncIterable[Any],
@@ -374,6 +380,7 @@ class TaskSupervisor(SupervisorProcess):
         zip_input_on_exit: bool = False,
         shutdown: ShutdownTimeout = 5.0,
         executor: ExecutorArg = None,
+        **kwargs: Any,
     ) -> TaskStream[Any]:
         """`Task.async_stream` with every task a ``"temporary"`` child of the supervisor.
 
@@ -388,6 +395,8 @@ class TaskSupervisor(SupervisorProcess):
 
         Cancellation: as for `Task.async_stream`; the supervisor's stop also stops the tasks.
         """
+        if kwargs:
+            raise keywords_for_fn("TaskSupervisor.async_stream", fn, kwargs, "sup, items, ")
         name = "TaskSupervisor.async_stream"
         return _stream(self, items, fn, shutdown, executor, True, name, max_concurrency,
                        ordered, timeout, on_timeout, zip_input_on_exit)  # fmt: skip
@@ -422,6 +431,7 @@ class TaskSupervisor(SupervisorProcess):
         executor: ExecutorArg = None,
     ) -> TaskStream[R]: ...
 
+    @hide_catch_all
     def async_stream_nolink(
         self: TaskSupervisor | Hashable,
         items: Iterable[Any] | AsyncIterable[Any],
@@ -434,6 +444,7 @@ class TaskSupervisor(SupervisorProcess):
         zip_input_on_exit: bool = False,
         shutdown: ShutdownTimeout = 5.0,
         executor: ExecutorArg = None,
+        **kwargs: Any,
     ) -> TaskStream[Any]:
         """As `async_stream`, but the tasks are not linked to the consumer: a crash is
         yielded as ``Exit(reason)`` and never interrupts it.
@@ -444,6 +455,8 @@ class TaskSupervisor(SupervisorProcess):
         Cancellation: closing the stream kills its running tasks; a crash of the consumer
         leaves them running under the supervisor.
         """
+        if kwargs:
+            raise keywords_for_fn("TaskSupervisor.async_stream_nolink", fn, kwargs, "sup, items, ")
         name = "TaskSupervisor.async_stream_nolink"
         return _stream(self, items, fn, shutdown, executor, False, name, max_concurrency,
                        ordered, timeout, on_timeout, zip_input_on_exit)  # fmt: skip
@@ -528,7 +541,9 @@ class TaskSupervisor(SupervisorProcess):
             raise caller._exit_now((name, (self, fn, *args)))
         limit = self._max_children
         if limit is not None and len(self._children) >= limit:
-            raise MaxChildrenError(full)
+            named = "" if self._name is None else f" {self._name!r}"
+            who = f"TaskSupervisor{named} {self._get_pid()!r} is at its max_children={limit}: "
+            raise MaxChildrenError(who + full, self._get_pid(), limit)
         return caller
 
     def _adopt(self, child: Proc, kind: Child) -> None:
@@ -625,8 +640,7 @@ def _stream(
 ) -> TaskStream[Any]:
     call = (name, (sup_or_name, items, fn))
     sup = resolve(sup_or_name, TaskSupervisor, call)
-    if shutdown is None:  # as Elixir's streams: infinity is refused
-        raise ValueError("shutdown must be a number of seconds >= 0 or 'brutal_kill', got None")
+    check_shutdown(shutdown, infinity=False)  # as Elixir's streams: infinity is refused
     kind = _child("temporary", shutdown)
 
     def spawn_with(runner: Runner | None) -> Spawn:
