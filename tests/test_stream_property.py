@@ -9,7 +9,7 @@ meet the (short) timeout; every other item ends within a few loop turns.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from hypothesis import assume, given, settings
@@ -93,17 +93,27 @@ def check_result(item: Item, result: Ok[Any] | Exit) -> None:
     kinds=st.lists(behaviours, max_size=10),
     max_concurrency=st.integers(min_value=1, max_value=8),
     ordered=st.booleans(),
+    waits=st.none() | st.lists(st.booleans(), min_size=10, max_size=10),
 )
 def test_one_result_per_input_with_the_right_outcome(
-    kinds: list[tuple[Any, ...]], max_concurrency: int, ordered: bool
+    kinds: list[tuple[Any, ...]], max_concurrency: int, ordered: bool, waits: list[bool] | None
 ) -> None:
+    """`waits`: None for a list as input, else an async input that waits (a loop turn)
+    before the items marked True."""
     items: list[Item] = list(enumerate(kinds))
+
+    async def async_input() -> AsyncIterator[Item]:
+        assert waits is not None
+        for item, wait in zip(items, waits, strict=False):
+            if wait:
+                await asyncio.sleep(0)
+            yield item
 
     async def consume() -> list[Ok[Any] | Exit]:
         Process.flag("trap_exit", True)
         results: list[Ok[Any] | Exit] = []
         stream = Task.async_stream(
-            items,
+            items if waits is None else async_input(),
             run_item,
             max_concurrency=max_concurrency,
             ordered=ordered,

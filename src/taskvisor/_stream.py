@@ -7,9 +7,20 @@ consumer's death stops the stream's tasks; a task's crash is read through its mo
 stream is every task's waiter) and, for linked streams whose consumer does not trap exits,
 passed on to the consumer and to the other tasks, as the intermediate process would.
 
-Per-item timeouts use one timer for the whole stream: every task gets the same timeout from
-its start and tasks start in input order, so deadlines are in start order and the timer only
-ever needs to watch the oldest running task.
+An async input is pulled by a feeder task (`_stream_feed.AsyncFeed`), so that while the
+consumer waits, the stream waits for the next input and for its running tasks at once; a
+sync input is pulled inline, by the consumer.
+
+Per-item timeouts use one timer for the whole stream. An item's time counts from when its
+function starts running: at spawn for a function on the loop (a task runs the moment it is
+spawned, as in Elixir), and when a worker takes the call for a function in a thread or a
+process pool (a call waiting in its pool's queue is not yet timed). Every item gets the same
+timeout and clocks start in time order, so deadlines are in that order too and the timer
+only ever needs to watch the oldest one.
+
+A timeout with ``on_timeout="exit"`` is an event among the others, handled in arrival order
+as Elixir's stream does: results that arrived before it are still handed out (unordered:
+every one; ordered: those that come before the first gap), then the stream raises.
 """
 
 from __future__ import annotations
@@ -30,10 +41,11 @@ from collections.abc import (
 from typing import Any, Generic, TypeVar
 
 from ._errors import TaskExit
-from ._executors import ExecutorArg, Runner, runner_for
+from ._executors import Executor, ExecutorArg, Runner, executor_of, runner_for
 from ._runtime._adopt import current
-from ._runtime._proc import DOOMED, RUNNING, Proc, is_normal
+from ._runtime._proc import DOOMED, RUNNING, Proc, is_normal, live
 from ._runtime._suspend import suspend, wake
+from ._stream_feed import AsyncFeed
 from ._task import CLOSED, REPLIED, Task
 from ._types import Exit, ExitReason, Ok, make_ok
 from ._validate import check_bool, check_choice, check_positive_int, check_timeout
@@ -46,6 +58,17 @@ Spawn = Callable[[Proc, Callable[..., Any], Any, asyncio.AbstractEventLoop, Any]
 """How a stream starts one task: ``spawn(consumer, fn, item, loop, waiter) -> Task``."""
 
 _NOTHING: Any = object()
+
+
+class _TimedOut:
+    """Where, among the results, an ``on_timeout="exit"`` timeout arrived: handing it out
+    closes the stream and raises `TaskTimeout`, naming the item."""
+
+    __slots__ = ("index", "item")
+
+    def __init__(self, item: Any, index: int) -> None:
+        self.item = item
+        self.index = index
 
 
 class _State(enum.Enum):
@@ -85,7 +108,7 @@ class TaskStream(Generic[T]):
         self,
         items: Iterable[Any] | AsyncIterable[Any],
         fn: Callable[..., Any],
-        spawn: Spawn | None,
+        spawn_with: Callable[[Runner | None], Spawn] | None,
         *,
         runner: Runner | None = None,
         max_concurrency: int,
@@ -98,11 +121,16 @@ class TaskStream(Generic[T]):
     ) -> None:
         self._items = items
         self._fn = fn
-        self._spawn = spawn  # None: plain `Task`s running `fn` with `runner`
+        self._timeout = timeout
+        # A function run by an executor is timed from when a worker takes its call.
+        self._executor: Executor | None = None if timeout is None else executor_of(runner)
+        if self._executor is not None:
+            runner = self._run_timed
         self._runner = runner
+        # None: plain `Task`s running `fn` with `runner`; else a supervisor's spawn
+        self._spawn = None if spawn_with is None else spawn_with(runner)
         self._max = max_concurrency
         self._ordered = ordered
-        self._timeout = timeout
         self._kill_on_timeout = on_timeout == "kill_task"
         self._zip = zip_input_on_exit
         self._linked = linked
@@ -112,20 +140,21 @@ class TaskStream(Generic[T]):
         self._link: _StreamLink | None = None
         self._trapping = False
         self._iter: Iterator[Any] | None = None
-        self._aiter: AsyncIterator[Any] | None = None
+        self._feed: AsyncFeed | None = None
         self._exhausted = False
         self._running: dict[Task[Any], int] = {}
-        self._inputs: dict[int, Any] = {}
         self._started = 0
         self._next = 0  # ordered: the index to return next
-        self._ready: dict[int, Ok[Any] | Exit] = {}
-        self._ready_unordered: collections.deque[Ok[Any] | Exit] = collections.deque()
+        self._ready: dict[int, Ok[Any] | Exit | _TimedOut] = {}
+        self._ready_unordered: collections.deque[Ok[Any] | Exit | _TimedOut] = collections.deque()
         # Per-item deadlines, in start order: two deques rather than a tuple per item.
         self._deadline_at: collections.deque[float] = collections.deque()
         self._deadline_of: collections.deque[Task[Any]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
         self._timed_out: set[Task[Any]] = set()
-        self._timeout_exit = False
+        self._timeout_exit = False  # an on_timeout="exit" timeout arrived: take no more results
+        # the linked task whose crash the consumer gets, and its input's position
+        self._failed: tuple[Task[Any], int] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._results: AsyncGenerator[Ok[T] | Exit, None] | None = None
@@ -164,41 +193,69 @@ class TaskStream(Generic[T]):
         assert me is not None
         call = (self._name, (self._timeout,))
         ordered, ready, unordered = self._ordered, self._ready, self._ready_unordered
-        running, limit = self._running, self._max
-        while True:
-            if me._state is DOOMED:
-                raise me._exit_now(call)
-            if self._timeout_exit:
-                await self.aclose()
-                raise TaskExit("timeout", call)
-            if ordered:  # a ready result is returned without pulling more input
-                result = ready.pop(self._next, _NOTHING)
-                if result is not _NOTHING:
-                    self._next += 1
+        running, limit, feed = self._running, self._max, self._feed
+        pulled = () if feed is None else feed.items
+        try:
+            while True:
+                if me._state is DOOMED:
+                    exc = me._exit_now(call)
+                    self._name_the_item(exc)
+                    raise exc
+                if pulled:  # items the feeder pulled while we waited: start them now
+                    try:
+                        self._start_pulled()
+                    except BaseException:  # refused (max_children): stop what runs, re-raise
+                        await self.aclose()
+                        raise
+                    continue
+                if ordered:  # a ready result is returned without pulling more input
+                    result = ready.pop(self._next, _NOTHING)
+                    if result is not _NOTHING:
+                        self._next += 1
+                        if type(result) is _TimedOut:
+                            await self._exit_on_timeout(result, call)
+                        yield result
+                        continue
+                elif unordered:
+                    result = unordered.popleft()
+                    if type(result) is _TimedOut:
+                        await self._exit_on_timeout(result, call)
                     yield result
                     continue
-            elif unordered:
-                yield unordered.popleft()
-                continue
-            if not self._exhausted and len(running) < limit:
+                if feed is None:
+                    if not self._exhausted and len(running) < limit:
+                        try:
+                            self._fill()
+                        except BaseException:  # the input raised: stop what runs, re-raise
+                            self._exhausted = True
+                            await self.aclose()
+                            raise
+                        continue
+                    if not running:
+                        self._end()
+                        return
+                else:
+                    if feed.error is not None:  # the input raised: stop what runs, re-raise
+                        await self.aclose()
+                        raise feed.error
+                    if not running and feed.exhausted:
+                        self._end()
+                        return
+                    feed.want(limit - len(running))  # pull while we wait for the tasks
+                waiter = self._waiter = self._loop.create_future()  # type: ignore[union-attr]
                 try:
-                    if self._aiter is None:
-                        self._fill()
-                    else:
-                        await self._fill_async()
-                except BaseException:  # the input raised: stop what runs, then re-raise
-                    self._exhausted = True
-                    await self.aclose()
+                    await suspend(me, waiter, call)
+                except TaskExit as exc:
+                    self._name_the_item(exc)
                     raise
-                continue
-            if not running:
-                self._end()
-                return
-            waiter = self._waiter = self._loop.create_future()  # type: ignore[union-attr]
-            await suspend(me, waiter, call)
-            self._waiter = None
-            if self._state is not _State.RUNNING:
-                return
+                self._waiter = None
+                if feed is not None:
+                    feed.want(0)
+                if self._state is not _State.RUNNING:
+                    return
+        finally:
+            if feed is not None:  # left for good (closed, or cancelled from outside)
+                feed.abandon()
 
     async def __aenter__(self) -> TaskStream[T]:
         return self
@@ -228,7 +285,10 @@ class TaskStream(Generic[T]):
             waiter = self._waiter = asyncio.get_running_loop().create_future()
             await suspend(me, waiter, (self._name, (self._timeout,)))
         self._end()
-        await self._close_input()
+        if self._feed is not None:
+            await self._feed.close()
+        else:
+            await self._close_input()
         results = self._results
         if results is not None and not getattr(results, "ag_running", False):  # not from inside
             await results.aclose()
@@ -250,7 +310,7 @@ class TaskStream(Generic[T]):
         self._link = link
         items = self._items
         if isinstance(items, AsyncIterable):
-            self._aiter = aiter(items)
+            self._feed = AsyncFeed(aiter(items), self._wake_consumer)
         else:
             self._iter = iter(items)
         self._state = _State.RUNNING
@@ -269,24 +329,21 @@ class TaskStream(Generic[T]):
                 return
             start_one(item, consumer, loop)
 
-    async def _fill_async(self) -> None:
-        it, consumer, loop = self._aiter, self._consumer, self._loop
-        assert it is not None and consumer is not None and loop is not None
-        while len(self._running) < self._max and self._state is _State.RUNNING:
-            try:
-                item = await anext(it)
-            except StopAsyncIteration:
-                self._exhausted = True
-                return
-            self._start_one(item, consumer, loop)
-            if (self._next in self._ready) if self._ordered else self._ready_unordered:
-                return  # a result is ready: hand it out before pulling more
+    def _start_pulled(self) -> None:
+        """Start the tasks of the items the feeder pulled while the consumer waited."""
+        feed, consumer, loop = self._feed, self._consumer, self._loop
+        assert feed is not None and consumer is not None and loop is not None
+        items = feed.items
+        while items and self._state is _State.RUNNING:
+            self._start_one(items.popleft(), consumer, loop)
+
+    def _wake_consumer(self) -> None:
+        if self._waiter is not None:
+            wake(self._waiter)
 
     def _start_one(self, item: Any, consumer: Proc, loop: asyncio.AbstractEventLoop) -> None:
         index = self._started
         self._started = index + 1
-        if self._zip:
-            self._inputs[index] = item
         if self._spawn is None:
             task = Task._spawn(consumer, self._fn, (item,), self._runner, loop, self)
         else:
@@ -294,12 +351,31 @@ class TaskStream(Generic[T]):
         if task._reply is CLOSED:  # it ended already, inside spawn (an eager task factory)
             return
         self._running[task] = index
-        if self._timeout is not None:
+        if self._timeout is not None and self._executor is None:  # it runs now: time it
             deadline = loop.time() + self._timeout
             self._deadline_at.append(deadline)
             self._deadline_of.append(task)
             if self._timer is None:
                 self._timer = loop.call_at(deadline, self._on_timer)
+
+    async def _run_timed(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """The runner of a stream task whose function runs in an executor: its clock starts
+        when the executor starts the call (not while the call waits for a worker)."""
+        task: Task[Any] = live[asyncio.current_task()]  # type: ignore[index, assignment]
+        assert self._executor is not None
+        return await self._executor.run(fn, args, lambda: self._start_clock(task))
+
+    def _start_clock(self, task: Task[Any]) -> None:
+        """`task`'s function started running: its timeout counts from now."""
+        if task not in self._running:
+            return
+        loop, timeout = self._loop, self._timeout
+        assert loop is not None and timeout is not None
+        deadline = loop.time() + timeout
+        self._deadline_at.append(deadline)
+        self._deadline_of.append(task)
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._on_timer)
 
     def wake(self, task: Task[Any]) -> None:
         """A task of this stream ended (called from its exit path): record its result."""
@@ -319,25 +395,25 @@ class TaskStream(Generic[T]):
         value = task._value
         task._reply = CLOSED
         task._value = None
-        item = self._inputs.pop(index, None) if self._zip else None
         timed_out = False
         if self._timed_out and task in self._timed_out:  # rare: one set test per item
             self._timed_out.discard(task)  # also when its reply beat the kill
             timed_out = True
-        if self._state is _State.CLOSED:
-            result: Ok[Any] | Exit | None = None  # killed by aclose(): nobody wants it
+        if self._state is _State.CLOSED or self._timeout_exit:
+            # killed by aclose(), or after the timeout the stream will raise: nobody wants it
+            result: Ok[Any] | Exit | _TimedOut | None = None
         elif reply is REPLIED:
             result = make_ok(value)
         elif timed_out:
             if not self._kill_on_timeout:
-                self._timeout_exit = True
+                self._arrive_timeout(task._args[0], index)
                 result = None
             else:
-                result = Exit((item, "timeout") if self._zip else "timeout")
+                result = Exit((task._args[0], "timeout") if self._zip else "timeout")
         else:
             if self._linked and not self._trapping and not is_normal(value):
-                self._propagate(task, value)
-            result = Exit((item, value) if self._zip else value)
+                self._propagate(task, index, value)
+            result = Exit((task._args[0], value) if self._zip else value)
         if result is not None:
             if self._ordered:
                 self._ready[index] = result
@@ -346,7 +422,33 @@ class TaskStream(Generic[T]):
         if self._waiter is not None:
             wake(self._waiter)
 
-    def _propagate(self, task: Task[Any], reason: ExitReason) -> None:
+    def _arrive_timeout(self, item: Any, index: int) -> None:
+        """An ``on_timeout="exit"`` timeout arrived: put its mark after the results that
+        arrived before it (ordered: after the ones that can be handed out before the first
+        gap), and take no more results."""
+        self._timeout_exit = True
+        mark = _TimedOut(item, index)
+        if self._ordered:
+            at = self._next
+            while at in self._ready:
+                at += 1
+            self._ready[at] = mark
+        else:
+            self._ready_unordered.append(mark)
+
+    async def _exit_on_timeout(self, mark: _TimedOut, call: tuple[str, tuple[Any, ...]]) -> None:
+        await self.aclose()
+        detail = f"item {mark.item!r} (input #{mark.index}) did not finish within {self._timeout} s"
+        raise TaskExit("timeout", call, detail=detail)
+
+    def _name_the_item(self, exc: TaskExit) -> None:
+        """Say which item's task crashed, on the consumer's `TaskExit` for that crash."""
+        failed = self._failed
+        if failed is not None and exc.detail is None and exc.sender == failed[0]._get_pid():
+            task, index = failed
+            exc.detail = f"the task for item {task._args[0]!r} (input #{index}) exited"
+
+    def _propagate(self, task: Task[Any], index: int, reason: ExitReason) -> None:
         """A linked task crashed and the consumer does not trap exits: all die of it, as
         if sent by that task (it is what the consumer's `TaskExit` names as its sender).
 
@@ -356,6 +458,7 @@ class TaskStream(Generic[T]):
         if link is None or self._consumer is None:
             return
         self._link = None
+        self._failed = (task, index)
         for other in list(self._running):
             other._doom(reason, task)
         link._unlink(self._consumer)
@@ -403,9 +506,7 @@ class TaskStream(Generic[T]):
             link._finish("normal")
 
     async def _close_input(self) -> None:
-        source = self._aiter if self._aiter is not None else self._iter
-        if source is None:
-            source = self._items  # type: ignore[assignment]
+        source: Any = self._iter if self._iter is not None else self._items
         aclose = getattr(source, "aclose", None)
         if aclose is not None:
             await aclose()
@@ -416,15 +517,13 @@ class TaskStream(Generic[T]):
 
 
 def validate_stream_options(
-    max_concurrency: int | None,
+    max_concurrency: int,
     ordered: bool,
     timeout: Any,
     on_timeout: str,
     zip_input_on_exit: bool,
 ) -> tuple[int, float | None]:
     """Check the options when the stream is built, under their own names."""
-    if max_concurrency is None:
-        max_concurrency = os.cpu_count() or 1
     check_positive_int(max_concurrency, "max_concurrency")
     check_choice(on_timeout, "on_timeout", ("exit", "kill_task"))
     checked_timeout = check_timeout(timeout)
@@ -456,13 +555,16 @@ def build_stream(
     the tasks that ``spawn_with(runner)`` starts (a supervisor's); `linked` to the consumer."""
     _check_items(items)
     runner: Runner | None = runner_for(fn, executor)  # checks fn and executor too
+    if max_concurrency is None:  # as many as the executor has workers, else Elixir's default
+        workers = getattr(executor_of(runner), "max_workers", None)
+        max_concurrency = workers if isinstance(workers, int) else os.cpu_count() or 1
     max_concurrency, checked_timeout = validate_stream_options(
         max_concurrency, ordered, timeout, on_timeout, zip_input_on_exit
     )
     return TaskStream(
         items,
         fn,
-        None if spawn_with is None else spawn_with(runner),
+        spawn_with,
         runner=runner,
         max_concurrency=max_concurrency,
         ordered=ordered,

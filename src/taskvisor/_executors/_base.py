@@ -25,6 +25,10 @@ class Call(Protocol):
     future: asyncio.Future[Any]
     """Resolves with the call's value, or raises its exception, on the caller's loop."""
 
+    # Optional: ``started``, an ``asyncio.Future[None]`` that resolves when a worker begins
+    # the call, for a call that waits in a queue first; ``None`` (or no attribute) means the
+    # call began when `Executor.start` returned. A stream times its items from there.
+
     def stop(self) -> None:
         """Ask the call to stop (a cancel, an interrupt); it may still finish."""
 
@@ -49,16 +53,40 @@ class Executor(abc.ABC):
 
     name: str = "executor"
 
+    @property
+    def max_workers(self) -> int | None:
+        """How many calls run at once (a stream's default ``max_concurrency``), or None."""
+        return None
+
     @abc.abstractmethod
     def start(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Call:
         """Start ``fn(*args)`` and return the running call (called on the event loop)."""
 
-    async def run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        """Run ``fn(*args)`` here on behalf of the current process and return its value.
+    async def run(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        started: Callable[[], None] | None = None,
+    ) -> Any:
+        """Run ``fn(*args)`` here on behalf of the current process and return its value;
+        call `started()` (on the loop) when a worker begins the call.
 
-        Cancellation: see `drive`.
+        Cancellation: see `drive`. A call stopped while it waits in a queue never begins:
+        `started` is not called.
         """
-        return await drive(self.start(fn, args))
+        call = self.start(fn, args)
+        if started is not None:
+            when_started(call, started)
+        return await drive(call)
+
+
+def when_started(call: Call, started: Callable[[], None]) -> None:
+    """Call `started()` when `call` begins: now, or when its ``started`` future resolves."""
+    begun: asyncio.Future[None] | None = getattr(call, "started", None)
+    if begun is None:
+        started()
+    else:
+        begun.add_done_callback(lambda future: None if future.cancelled() else started())
 
 
 async def drive(call: Call) -> Any:

@@ -17,7 +17,14 @@ from ._loop import LoopExecutor, is_coroutine_function, on_loop
 from ._process import ProcessPool
 from ._thread import ThreadPool, default_thread_pool
 
-__all__ = ["ExecutorArg", "Runner", "check_executor", "runner_for", "set_default_executor"]
+__all__ = [
+    "ExecutorArg",
+    "Runner",
+    "check_executor",
+    "executor_of",
+    "runner_for",
+    "set_default_executor",
+]
 
 ExecutorArg: TypeAlias = Literal["loop", "thread", "process"] | Executor | None
 """The ``executor=`` option: a place by name, an executor object, or None for the default
@@ -60,6 +67,15 @@ def runner_for(fn: Callable[..., Any], executor: ExecutorArg) -> Runner | None:
     assert isinstance(executor, Executor)
     runner: Runner = executor.run
     return runner
+
+
+def executor_of(runner: Runner | None) -> Executor | None:
+    """The executor whose workers run calls for `runner` (a pool's bound `run`), or None for
+    a function that runs on the loop itself."""
+    owner = getattr(runner, "__self__", None)
+    if isinstance(owner, Executor) and not isinstance(owner, LoopExecutor):
+        return owner
+    return None
 
 
 def set_default_executor(

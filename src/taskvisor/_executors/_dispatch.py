@@ -46,7 +46,17 @@ _exiting = False
 class ProcessCall:
     """One call in a process pool: the `Call` the runtime drives."""
 
-    __slots__ = ("_dispatcher", "fn", "future", "loop", "payload", "state", "stopped", "worker")
+    __slots__ = (
+        "_dispatcher",
+        "fn",
+        "future",
+        "loop",
+        "payload",
+        "started",
+        "state",
+        "stopped",
+        "worker",
+    )
 
     def __init__(
         self, dispatcher: Dispatcher, fn: Callable[..., Any], args: tuple[Any, ...]
@@ -60,6 +70,7 @@ class ProcessCall:
         self.fn = fn
         self.loop = asyncio.get_running_loop()
         self.future: asyncio.Future[Any] = self.loop.create_future()
+        self.started: asyncio.Future[None] | None = None  # set when it waits for a worker
         self.state = _QUEUED
         self.stopped = False  # a polite stop was sent
         self.worker: WorkerHandle | None = None
@@ -89,6 +100,10 @@ class ProcessCall:
             future.set_result(body)
         else:
             future.set_exception(body)
+
+    def begin(self) -> None:
+        if self.started is not None and not self.started.done():
+            self.started.set_result(None)
 
     def failed(self, exc: BaseException) -> None:
         if not self.future.done():
@@ -136,6 +151,7 @@ class Dispatcher:
             if self._idle:
                 self._assign(self._idle.pop(), call)
                 return
+            call.started = call.loop.create_future()  # it waits for a worker: not yet timed
             self._queue.append(call)
             if self._pending > self._size < self._max_workers:
                 self._size = min(self._max_workers, self._pending)
@@ -210,6 +226,8 @@ class Dispatcher:
         with contextlib.suppress(OSError):  # if it died, its sentinel fails the call
             worker.send(call.payload)
         call.payload = b""  # sent: don't hold big arguments while the call runs
+        if call.started is not None:
+            _deliver(call, call.begin)
 
     def _unqueue(self, call: ProcessCall) -> None:
         self._queue.remove(call)

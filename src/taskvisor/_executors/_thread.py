@@ -1,17 +1,28 @@
 """Threads: plain functions run in a pool of threads, so they never block the loop.
 
-A thread cannot be stopped from outside. A polite stop of a plain function does nothing (the
-process waits for it, up to its shutdown timeout); a kill abandons it: the process dies
-``"killed"`` at once, its late result is dropped, and a warning names the process and says
-its thread runs on. A coroutine function sent to a thread runs on a private event loop there,
-and a polite stop cancels it.
+A thread cannot be stopped from outside. A polite stop of a plain function that runs does
+nothing (the process waits for it, up to its shutdown timeout); a kill abandons it: the
+process dies ``"killed"`` at once, its late result is dropped, and a WARNING on the
+``taskvisor`` logger names the process and says its thread runs on. A coroutine function sent
+to a thread runs on a private event loop there, and a polite stop cancels it.
+
+taskvisor runs its own pool, not `concurrent.futures.ThreadPoolExecutor`, for two reasons:
+- an abandoned thread no longer counts against the pool: a new worker takes its place, so
+  calls that cannot be stopped never starve the healthy ones;
+- the workers are daemon threads: the interpreter's exit (the end of ``main``, Ctrl-C,
+  SIGTERM) does not wait for a thread stuck in a function nobody waits for any more.
+It also tells a stream when a queued call begins (`_ThreadCall.started`), so that an item's
+timeout counts from then.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import collections
+import contextlib
 import contextvars
+import enum
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -27,32 +38,192 @@ from ._loop import is_coroutine_function
 __all__ = ["ThreadPool", "default_thread_pool", "set_default"]
 
 
+class _State(enum.Enum):
+    """A thread call's lifecycle (transitions under its pool's lock).
+
+    QUEUED -> RUNNING       a worker took it
+    QUEUED -> DROPPED       stopped, killed, or its pool shut down, before it began
+    RUNNING -> DONE         the function returned or raised: its outcome is delivered
+    RUNNING -> ABANDONED    killed while it ran: its thread runs on, its outcome is dropped
+    """
+
+    QUEUED = "queued"  # waiting for a worker
+    RUNNING = "running"  # a worker runs it
+    DROPPED = "dropped"  # it never began; its future is cancelled
+    DONE = "done"  # its outcome went to its future
+    ABANDONED = "abandoned"  # a kill gave up on it; its worker leaves the pool
+
+
+QUEUED, RUNNING, DROPPED, DONE, ABANDONED = (
+    _State.QUEUED,
+    _State.RUNNING,
+    _State.DROPPED,
+    _State.DONE,
+    _State.ABANDONED,
+)
+
+
 class _ThreadCall:
-    """One call in a pool thread."""
+    """One call in a pool thread: the `Call` the runtime drives."""
 
-    __slots__ = ("_done", "_fn", "_inner", "future")
+    __slots__ = (
+        "_args",
+        "_context",
+        "_fn",
+        "_inner",
+        "_pool",
+        "future",
+        "loop",
+        "started",
+        "state",
+    )
 
-    def __init__(
-        self, pool: concurrent.futures.ThreadPoolExecutor, fn: Callable[..., Any], args: Any
-    ) -> None:
+    def __init__(self, pool: _Workers, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self._pool = pool
         self._fn = fn
-        self._inner: _InnerLoop | None = None
-        context = contextvars.copy_context()
-        if is_coroutine_function(fn):
-            self._inner = _InnerLoop(fn, args)
-            self._done = pool.submit(context.run, self._inner.run)
-        else:
-            self._done = pool.submit(context.run, fn, *args)
-        self.future = asyncio.wrap_future(self._done)
+        self._args = args
+        self._context = contextvars.copy_context()
+        self._inner = _InnerLoop(fn, args) if is_coroutine_function(fn) else None
+        self.loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[Any] = self.loop.create_future()
+        self.started: asyncio.Future[None] | None = None  # set when it has to wait in the queue
+        self.state = QUEUED
 
     def stop(self) -> None:
+        if self._pool.drop(self):  # it had not begun: stopped, as if interrupted at once
+            return
         if self._inner is not None:
             self._inner.cancel()
 
     def kill(self) -> None:
-        if not self._done.cancel() and not self._done.done():  # it runs: it cannot be stopped
-            _warn_abandoned(self._fn)
+        if not self._pool.drop(self) and self._pool.abandon(self):
+            _log_abandoned(self._fn)
         self.future.cancel()  # the late result, or error, is dropped
+
+    # -- in its worker thread ----------------------------------------------------------------
+
+    def run(self) -> tuple[bool, Any]:
+        """Run the function in the caller's context: ``(True, value)`` or ``(False, error)``."""
+        try:
+            if self._inner is not None:
+                return True, self._context.run(self._inner.run)
+            return True, self._context.run(self._fn, *self._args)
+        except BaseException as exc:  # the caller's future carries it
+            return False, exc
+
+    # -- on the caller's loop ------------------------------------------------------------------
+
+    def settle(self, ok: bool, value: Any) -> None:
+        if self.future.done():
+            return
+        if ok:
+            self.future.set_result(value)
+        else:
+            self.future.set_exception(value)
+
+    def begin(self) -> None:
+        if self.started is not None and not self.started.done():
+            self.started.set_result(None)
+
+
+class _Workers:
+    """The running part of a `ThreadPool`: its daemon threads and their queue of calls."""
+
+    def __init__(self, max_workers: int) -> None:
+        self._max = max_workers
+        self._ready = threading.Condition()  # guards everything below
+        self._queue: collections.deque[_ThreadCall] = collections.deque()
+        self._threads: set[threading.Thread] = set()  # counted in the pool: not abandoned
+        self._idle = 0  # threads waiting for a call
+        self._running: dict[_ThreadCall, threading.Thread] = {}
+        self._closed = False
+        self._numbers = itertools.count(1)
+
+    def submit(self, call: _ThreadCall) -> None:
+        with self._ready:
+            if self._closed:
+                raise RuntimeError("the thread pool is shut down")
+            if self._idle <= len(self._queue) and not self._grow():
+                call.started = call.loop.create_future()  # every worker is busy: it waits
+            self._queue.append(call)
+            self._ready.notify()
+
+    def drop(self, call: _ThreadCall) -> bool:
+        """Take `call` out of the queue if no worker has taken it yet; True if it was."""
+        with self._ready:
+            if call.state is not QUEUED:
+                return False
+            self._queue.remove(call)
+            call.state = DROPPED
+        call.future.cancel()
+        return True
+
+    def abandon(self, call: _ThreadCall) -> bool:
+        """Give up on a running call: its thread leaves the pool and a new one may start."""
+        with self._ready:
+            if call.state is not RUNNING:
+                return False
+            call.state = ABANDONED
+            self._threads.discard(self._running.pop(call))
+            if self._queue and self._idle < len(self._queue):
+                self._grow()
+        return True
+
+    def close(self) -> list[threading.Thread]:
+        """Take no more calls and drop the queued ones; return the threads still counted."""
+        with self._ready:
+            self._closed = True
+            dropped = list(self._queue)
+            self._queue.clear()
+            for call in dropped:
+                call.state = DROPPED
+            self._ready.notify_all()
+            threads = list(self._threads)
+        for call in dropped:
+            _deliver(call.loop, call.future.cancel)
+        return threads
+
+    # -- under the lock ----------------------------------------------------------------------
+
+    def _grow(self) -> bool:
+        """Start one more worker if the pool has room; True if it did."""
+        if len(self._threads) >= self._max:
+            return False
+        thread = threading.Thread(
+            target=self._work, name=f"taskvisor-thread-{next(self._numbers)}", daemon=True
+        )
+        self._threads.add(thread)
+        thread.start()
+        return True
+
+    # -- a worker thread -----------------------------------------------------------------------
+
+    def _work(self) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._idle += 1
+                    self._ready.wait()
+                    self._idle -= 1
+                if not self._queue:  # closed
+                    self._threads.discard(me)
+                    return
+                call = self._queue.popleft()
+                call.state = RUNNING
+                self._running[call] = me
+                if call.started is not None:
+                    _deliver(call.loop, call.begin)
+            ok, value = call.run()
+            with self._ready:
+                abandoned = call.state is ABANDONED
+                if not abandoned:
+                    call.state = DONE
+                    del self._running[call]
+            if abandoned:
+                return  # another thread took this one's place: leave, dropping the outcome
+            _deliver(call.loop, call.settle, ok, value)
+            del call, value  # don't keep the last call's arguments or result alive
 
 
 class _InnerLoop:
@@ -91,9 +262,15 @@ class ThreadPool(Executor):
         max_workers: how many calls run at once; default ``min(32, os.cpu_count() + 4)``,
             as asyncio's default executor.
 
+    The threads are daemon threads, started as calls need them: the program's exit never
+    waits for them. A call killed while it runs (its thread cannot be stopped) no longer
+    counts against `max_workers`: a new thread takes its place, and the old one ends when
+    its function returns.
+
     Cancellation: a thread cannot be interrupted. A polite stop waits for a plain function
-    (a coroutine function in a thread is cancelled); a kill abandons the call, with a warning
-    that names the process, and its thread runs on until the function returns.
+    (a coroutine function in a thread is cancelled; a call still queued never begins); a kill
+    abandons the call, with a WARNING on the ``taskvisor`` logger that names the process,
+    and its thread runs on until the function returns.
     """
 
     name = "thread"
@@ -102,7 +279,7 @@ class ThreadPool(Executor):
         if max_workers is not None:
             check_positive_int(max_workers, "max_workers")
         self._max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._workers: _Workers | None = None
         self._lock = threading.Lock()
 
     @property
@@ -110,26 +287,38 @@ class ThreadPool(Executor):
         return self._max_workers
 
     def start(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> _ThreadCall:
-        pool = self._pool
-        if pool is None:
+        workers = self._workers
+        if workers is None:
             with self._lock:
-                if self._pool is None:
-                    self._pool = concurrent.futures.ThreadPoolExecutor(
-                        self._max_workers, thread_name_prefix="taskvisor"
-                    )
-                pool = self._pool
-        return _ThreadCall(pool, fn, args)
+                if self._workers is None:
+                    self._workers = _Workers(self._max_workers)
+                workers = self._workers
+        call = _ThreadCall(workers, fn, args)
+        workers.submit(call)
+        return call
 
-    async def run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    async def run(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        started: Callable[[], None] | None = None,
+    ) -> Any:
         # a plain function may hand back a coroutine (`lambda: fetch(x)`): it runs on the loop
-        return await await_if_awaitable(await super().run(fn, args))
+        return await await_if_awaitable(await super().run(fn, args, started))
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop taking calls; with `wait`, block until the running ones return."""
+        """Stop taking calls and cancel the queued ones; with `wait`, block until the running
+        calls return (not the abandoned ones). A later call starts the pool again.
+
+        Cancellation: it blocks the calling thread and cannot be cancelled.
+        """
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=wait, cancel_futures=True)
+            workers, self._workers = self._workers, None
+        if workers is None:
+            return
+        for thread in workers.close():
+            if wait and thread is not threading.current_thread():
+                thread.join()
 
     def __repr__(self) -> str:
         return f"ThreadPool(max_workers={self._max_workers})"
@@ -152,7 +341,13 @@ def set_default(pool: ThreadPool) -> None:
     _default = pool
 
 
-def _warn_abandoned(fn: Callable[..., Any]) -> None:
+def _deliver(loop: asyncio.AbstractEventLoop, method: Callable[..., object], *args: Any) -> None:
+    """Run ``method(*args)`` on `loop`, unless that loop is closed (nobody waits any more)."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(method, *args)
+
+
+def _log_abandoned(fn: Callable[..., Any]) -> None:
     task = asyncio.current_task()
     who = live.get(task) if task is not None else None
     name = repr(who) if who is not None else describe_fn(fn)
