@@ -260,9 +260,10 @@ class TestFastAPI:
         assert responses["bad"].json() == {
             "detail": "price service failed: ValueError(\"no price for 'BAD'\")"
         }
-        stderr = server_run.stderr
-        assert stderr.startswith("Task <") and stderr.count(" terminating\n") == 1, stderr
-        assert "** (ValueError) no price for 'BAD'" in stderr  # its crash report, only it
+        stderr = server_run.stderr  # its crash report, and nothing else from start to exit
+        assert stderr.startswith("Task <") and stderr.endswith("Args: ['BAD']\n"), stderr
+        assert stderr.count(" terminating\n") == 1
+        assert "** (ValueError) no price for 'BAD'" in stderr
         assert responses["slow"].status_code == 504  # not done in time: shut down
 
     def test_sigterm_stops_the_children_then_the_supervisor(self, server_run: ServerRun) -> None:
@@ -276,7 +277,9 @@ class TestFastAPI:
         ]
         assert after[2:] == ["supervisor stopped"]
         assert server_run.returncode == -signal.SIGTERM, server_run.stderr
-        assert "Warning" not in server_run.stderr  # nothing had to be killed or abandoned
+        # nothing was logged during the shutdown (no child killed or abandoned): the last
+        # thing on stderr is the crash report of /prices/BAD, from before the SIGTERM
+        assert server_run.stderr.endswith("Args: ['BAD']\n"), server_run.stderr
 
 
 # -- pytest-asyncio --------------------------------------------------------------------------
@@ -404,5 +407,6 @@ def test_sync_callers() -> None:
         "the supervisor has stopped",
     ]
     assert proc.stderr.startswith("Task <"), proc.stderr  # the crash report, and only it
+    assert proc.stderr.endswith("Args: [-1]\n"), proc.stderr
     assert proc.stderr.count(" terminating\n") == 1
     assert "** (ValueError) negative input: -1" in proc.stderr
