@@ -264,3 +264,22 @@ class TestAnotherEventLoop:
         assert "runs another event loop" in str(error)
         assert Process.alive(pid)
         assert await Task.shutdown(task) is None
+
+
+class TestNamesFromAThread:
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda: TaskSupervisor.start_child("threads.nobody", reply, 1),
+            lambda: TaskSupervisor.children("threads.nobody"),
+            lambda: Supervisor.which_children("threads.nobody"),
+        ],
+        ids=["start_child", "children", "which_children"],
+    )
+    async def test_an_unknown_name_from_a_thread_gets_the_thread_error(
+        self, call: Callable[[], Any]
+    ) -> None:
+        """Where the call comes from is said first, before whether the name exists."""
+        error = await asyncio.to_thread(call_in_thread, call)
+        assert isinstance(error, RuntimeError)
+        assert "which is not running an event loop" in str(error)

@@ -45,13 +45,15 @@ def off_loop(call: str, owner: object = None) -> RuntimeError:
     thread = threading.current_thread().name
     if _get_running_loop() is None:
         where = f"thread {thread!r}, which is not running an event loop"
-    else:
-        what = "the object it was given" if owner is None else repr(owner)
-        where = (
-            f"thread {thread!r}, which runs another event loop than the one {what} lives on "
-            "(taskvisor's processes and supervisors belong to the loop they started on)"
-        )
-    return RuntimeError(f"{call} was called from {where}. {THREAD_SAFE_WAY}")
+        return RuntimeError(f"{call} was called from {where}. {THREAD_SAFE_WAY}")
+    what = "the object it was given" if owner is None else repr(owner)
+    return RuntimeError(
+        f"{call} was called from thread {thread!r}, which runs another event loop than the "
+        f"one {what} lives on. taskvisor's processes and supervisors belong to the loop they "
+        "started on: use them from that loop (if it runs in another thread, hand it a "
+        "coroutine with asyncio.run_coroutine_threadsafe(coro, that_loop); with "
+        "pytest-asyncio, give the fixture and the test the same loop scope)"
+    )
 
 
 def outside_task(call: str) -> RuntimeError:

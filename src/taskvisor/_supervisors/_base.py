@@ -331,6 +331,7 @@ def resolve(sup: object, kind: type[S], call: tuple[str, tuple[Any, ...]]) -> S:
             raise TypeError(f"supervisor must be a {kind.__name__} or its name, got {name!r}")
         sup = whereis(name)
         if sup is None:
+            running_loop(call[0])  # from another thread, that is what to say first
             if callable(name):  # TaskSupervisor.start_child(fetch, 1): the supervisor forgotten
                 raise TypeError(
                     f"{call[0]}: the first argument must be a {kind.__name__} or its registered "
