@@ -62,7 +62,8 @@ class AsyncFeed:
                 item = await anext(source)
                 self._room -= 1
                 items.append(item)
-                self._on_item()
+                if len(items) == 1:  # else the consumer was woken already and has not run
+                    self._on_item()
         except StopAsyncIteration:
             self.exhausted = True
         except asyncio.CancelledError:
