@@ -12,7 +12,9 @@ new/base. With ``--instructions`` it counts instructions instead of seconds
 (``valgrind --tool=callgrind``, N and 3N items, ``PYTHONHASHSEED=0``): the difference per
 item is the same from run to run whatever else the machine does. Cases: a sync input
 (``range(N)``) with ``timeout=None`` and ``timeout=5.0``, and an async generator input;
-``max_concurrency=100``, ordered, tasks that return at once.
+``max_concurrency=100``, ordered, tasks that return at once; and "threads": a plain function
+in the shared thread pool, ``max_concurrency=8``, ``timeout=5.0`` (the pool, and the timing
+of items from the start of their calls).
 """
 
 from __future__ import annotations
@@ -39,16 +41,20 @@ CASE = textwrap.dedent(
     async def work(i):
         return i
 
+    def plain(i):
+        return i
+
     async def agen(n):
         for i in range(n):
             yield i
 
     async def main():
         items = agen(N) if CASE == "async input" else range(N)
-        timeout = 5.0 if CASE == "timeout=5.0" else None
+        timeout = 5.0 if CASE in ("timeout=5.0", "threads") else None
+        fn, limit = (plain, 8) if CASE == "threads" else (work, 100)
         t0 = time.perf_counter()
         count = 0
-        async for _ in Task.async_stream(items, work, max_concurrency=100, timeout=timeout):
+        async for _ in Task.async_stream(items, fn, max_concurrency=limit, timeout=timeout):
             count += 1
         assert count == N
         return time.perf_counter() - t0
@@ -58,7 +64,7 @@ CASE = textwrap.dedent(
     """
 )
 
-CASES = ("timeout=None", "timeout=5.0", "async input")
+CASES = ("timeout=None", "timeout=5.0", "async input", "threads")
 
 
 def run(src: str, n: int, case: str) -> float:

@@ -18,12 +18,12 @@ timeout counts from then.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import contextvars
 import enum
 import itertools
 import os
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -127,58 +127,62 @@ class _ThreadCall:
 
 
 class _Workers:
-    """The running part of a `ThreadPool`: its daemon threads and their queue of calls."""
+    """The running part of a `ThreadPool`: its daemon threads and the queue they take calls
+    from (a `queue.SimpleQueue`: a dropped call stays in it, and is skipped)."""
 
     def __init__(self, max_workers: int) -> None:
         self._max = max_workers
-        self._ready = threading.Condition()  # guards everything below
-        self._queue: collections.deque[_ThreadCall] = collections.deque()
+        self._lock = threading.Lock()  # guards everything below but the queue
+        self._calls: queue.SimpleQueue[_ThreadCall | None] = queue.SimpleQueue()
         self._threads: set[threading.Thread] = set()  # counted in the pool: not abandoned
-        self._idle = 0  # threads waiting for a call
+        self._idle = 0  # threads waiting for a call, minus calls waiting for a thread
         self._running: dict[_ThreadCall, threading.Thread] = {}
         self._closed = False
         self._numbers = itertools.count(1)
 
     def submit(self, call: _ThreadCall) -> None:
-        with self._ready:
+        with self._lock:
             if self._closed:
                 raise RuntimeError("the thread pool is shut down")
-            if self._idle <= len(self._queue) and not self._grow():
-                call.started = call.loop.create_future()  # every worker is busy: it waits
-            self._queue.append(call)
-            self._ready.notify()
+            if self._idle <= 0 and not self._grow():
+                call.started = call.loop.create_future()  # every thread is busy: it waits
+            self._idle -= 1
+        self._calls.put(call)
 
     def drop(self, call: _ThreadCall) -> bool:
-        """Take `call` out of the queue if no worker has taken it yet; True if it was."""
-        with self._ready:
+        """Drop `call` if no thread has taken it yet (it stays queued, to be skipped); True
+        if it was dropped."""
+        with self._lock:
             if call.state is not QUEUED:
                 return False
-            self._queue.remove(call)
             call.state = DROPPED
         call.future.cancel()
         return True
 
     def abandon(self, call: _ThreadCall) -> bool:
         """Give up on a running call: its thread leaves the pool and a new one may start."""
-        with self._ready:
+        with self._lock:
             if call.state is not RUNNING:
                 return False
             call.state = ABANDONED
             self._threads.discard(self._running.pop(call))
-            if self._queue and self._idle < len(self._queue):
+            if self._idle < 0:  # calls wait: replace the thread now
                 self._grow()
         return True
 
     def close(self) -> list[threading.Thread]:
         """Take no more calls and drop the queued ones; return the threads still counted."""
-        with self._ready:
+        dropped = []
+        with self._lock:
             self._closed = True
-            dropped = list(self._queue)
-            self._queue.clear()
-            for call in dropped:
-                call.state = DROPPED
-            self._ready.notify_all()
             threads = list(self._threads)
+            while not self._calls.empty():
+                call = self._calls.get_nowait()
+                if call is not None and call.state is QUEUED:
+                    call.state = DROPPED
+                    dropped.append(call)
+        for _ in threads:
+            self._calls.put(None)  # one for each thread: leave
         for call in dropped:
             _deliver(call.loop, call.future.cancel)
         return threads
@@ -186,40 +190,42 @@ class _Workers:
     # -- under the lock ----------------------------------------------------------------------
 
     def _grow(self) -> bool:
-        """Start one more worker if the pool has room; True if it did."""
+        """Start one more thread if the pool has room; True if it did."""
         if len(self._threads) >= self._max:
             return False
         thread = threading.Thread(
             target=self._work, name=f"taskvisor-thread-{next(self._numbers)}", daemon=True
         )
         self._threads.add(thread)
+        self._idle += 1  # it waits for a call as soon as it runs
         thread.start()
         return True
 
-    # -- a worker thread -----------------------------------------------------------------------
+    # -- a thread of the pool ------------------------------------------------------------------
 
     def _work(self) -> None:
-        me = threading.current_thread()
+        me, lock, calls = threading.current_thread(), self._lock, self._calls
         while True:
-            with self._ready:
-                while not self._queue and not self._closed:
-                    self._idle += 1
-                    self._ready.wait()
-                    self._idle -= 1
-                if not self._queue:  # closed
+            call = calls.get()
+            if call is None:  # the pool is shut down
+                with lock:
                     self._threads.discard(me)
-                    return
-                call = self._queue.popleft()
+                return
+            with lock:
+                if call.state is not QUEUED:  # dropped while it waited: skip it
+                    self._idle += 1
+                    continue
                 call.state = RUNNING
                 self._running[call] = me
-                if call.started is not None:
-                    _deliver(call.loop, call.begin)
+            if call.started is not None:
+                _deliver(call.loop, call.begin)
             ok, value = call.run()
-            with self._ready:
+            with lock:
                 abandoned = call.state is ABANDONED
                 if not abandoned:
                     call.state = DONE
                     del self._running[call]
+                    self._idle += 1
             if abandoned:
                 return  # another thread took this one's place: leave, dropping the outcome
             _deliver(call.loop, call.settle, ok, value)
