@@ -139,9 +139,16 @@ class TestCallsOfAnExitingProcess:
 
 
 class TestOwnCancelsOnly:
-    async def test_an_outside_cancel_in_the_same_step_as_an_exit_signal_passes_through(
-        self,
+    @pytest.mark.parametrize(
+        ("also_cancelled", "raised"),
+        [(True, asyncio.CancelledError), (False, TaskExit)],
+        ids=["with-an-outside-cancel", "ours-alone"],
+    )
+    async def test_only_our_cancel_alone_becomes_task_exit(
+        self, also_cancelled: bool, raised: type[BaseException]
     ) -> None:
+        """An exit signal and someone else's cancel in the same step: the CancelledError
+        passes through; the signal alone: TaskExit. The sealed reason stands either way."""
         Process.flag("trap_exit", True)
         seen: list[type[BaseException]] = []
         ready = asyncio.Event()
@@ -160,29 +167,10 @@ class TestOwnCancelsOnly:
         await ready.wait()
         assert task.pid is not None
         Process.exit(task.pid, "boom")  # taskvisor's cancel ...
-        holder[0].cancel()  # ... and someone else's, in the same step
-        assert await Task.yield_(task, 5.0) == Exit("boom")  # the sealed reason still stands
-        assert seen == [asyncio.CancelledError]
-
-    async def test_our_cancel_alone_still_becomes_task_exit(self) -> None:
-        Process.flag("trap_exit", True)
-        seen: list[type[BaseException]] = []
-        ready = asyncio.Event()
-
-        async def victim() -> None:
-            ready.set()
-            try:
-                await Task.await_(Task.async_(forever), None)
-            except BaseException as exc:
-                seen.append(type(exc))
-                raise
-
-        task = Task.async_(victim)
-        await ready.wait()
-        assert task.pid is not None
-        Process.exit(task.pid, "boom")
+        if also_cancelled:
+            holder[0].cancel()  # ... and someone else's, in the same step
         assert await Task.yield_(task, 5.0) == Exit("boom")
-        assert seen == [TaskExit]
+        assert seen == [raised]
 
     async def test_exit_of_self_then_a_call_leaves_no_stray_cancel_in_cleanup(self) -> None:
         Process.flag("trap_exit", True)

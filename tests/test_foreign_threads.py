@@ -205,21 +205,28 @@ class TestABusyLoop:
         await tree.stop()
 
 
+async def in_another_loop(call: Callable[[], Any]) -> BaseException | None:
+    """Run `call` (and await what it returns) under ``asyncio.run`` in a thread of its own:
+    a thread that runs another event loop. Returns the RuntimeError it raised, if any."""
+
+    async def main() -> BaseException | None:
+        try:
+            result = call()
+            if isinstance(result, Coroutine):
+                await result
+        except RuntimeError as exc:
+            return exc
+        return None
+
+    return await asyncio.to_thread(asyncio.run, main())
+
+
 class TestAnotherEventLoop:
     async def test_a_supervisor_called_from_another_loops_thread_says_so(self) -> None:
         async with TaskSupervisor(name="threads.other-loop") as sup:
-
-            def other_loop() -> BaseException | None:
-                async def main() -> BaseException | None:
-                    try:
-                        TaskSupervisor.start_child("threads.other-loop", reply, 1)
-                    except RuntimeError as exc:
-                        return exc
-                    return None
-
-                return asyncio.run(main())
-
-            error = await asyncio.to_thread(other_loop)
+            error = await in_another_loop(
+                lambda: TaskSupervisor.start_child("threads.other-loop", reply, 1)
+            )
             assert isinstance(error, RuntimeError)
             assert "runs another event loop" in str(error)
             assert "inside an asyncio task" not in str(error).split(".")[0]
@@ -227,18 +234,7 @@ class TestAnotherEventLoop:
 
     async def test_a_task_awaited_from_another_loop_says_so(self) -> None:
         task = Task.async_(forever)
-
-        def other_loop() -> BaseException | None:
-            async def main() -> BaseException | None:
-                try:
-                    await Task.await_(task, 0)
-                except RuntimeError as exc:
-                    return exc
-                return None
-
-            return asyncio.run(main())
-
-        error = await asyncio.to_thread(other_loop)
+        error = await in_another_loop(lambda: Task.await_(task, 0))
         assert isinstance(error, RuntimeError)
         assert "runs another event loop" in str(error)
         assert await Task.shutdown(task) is None
@@ -247,18 +243,7 @@ class TestAnotherEventLoop:
         task = Task.async_(forever)
         pid = task.pid
         assert pid is not None
-
-        def other_loop() -> BaseException | None:
-            async def main() -> BaseException | None:
-                try:
-                    Process.exit(pid, "boom")
-                except RuntimeError as exc:
-                    return exc
-                return None
-
-            return asyncio.run(main())
-
-        error = await asyncio.to_thread(other_loop)
+        error = await in_another_loop(lambda: Process.exit(pid, "boom"))
         assert isinstance(error, RuntimeError)
         assert str(error).startswith("Process.exit was called from thread")
         assert "runs another event loop" in str(error)
