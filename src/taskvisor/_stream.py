@@ -352,25 +352,24 @@ class TaskStream(Generic[T]):
             return
         self._running[task] = index
         if self._timeout is not None and self._executor is None:  # it runs now: time it
-            deadline = loop.time() + self._timeout
-            self._deadline_at.append(deadline)
-            self._deadline_of.append(task)
-            if self._timer is None:
-                self._timer = loop.call_at(deadline, self._on_timer)
+            self._start_clock(task, loop, self._timeout)
 
     async def _run_timed(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         """The runner of a stream task whose function runs in an executor: its clock starts
         when the executor starts the call (not while the call waits for a worker)."""
         task: Task[Any] = live[asyncio.current_task()]  # type: ignore[index, assignment]
         assert self._executor is not None
-        return await self._executor.run(fn, args, lambda: self._start_clock(task))
+        return await self._executor.run(fn, args, lambda: self._started_in_executor(task))
 
-    def _start_clock(self, task: Task[Any]) -> None:
-        """`task`'s function started running: its timeout counts from now."""
-        if task not in self._running:
-            return
+    def _started_in_executor(self, task: Task[Any]) -> None:
         loop, timeout = self._loop, self._timeout
-        assert loop is not None and timeout is not None
+        if task in self._running and loop is not None and timeout is not None:
+            self._start_clock(task, loop, timeout)
+
+    def _start_clock(
+        self, task: Task[Any], loop: asyncio.AbstractEventLoop, timeout: float
+    ) -> None:
+        """`task`'s function starts running: its timeout counts from now."""
         deadline = loop.time() + timeout
         self._deadline_at.append(deadline)
         self._deadline_of.append(task)

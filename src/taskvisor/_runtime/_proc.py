@@ -287,7 +287,7 @@ class Proc:
         aio = self._aio
         if aio is None or aio.done():
             return
-        if aio._fut_waiter is None:  # type: ignore[attr-defined]
+        if getattr(aio, "_fut_waiter", aio) is None:  # asyncio's Task: not waiting
             _after_step[self] = aio.get_loop().call_soon(self._interrupt_after_step)
         elif aio.cancel():
             self._cancels += 1
