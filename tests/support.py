@@ -13,6 +13,14 @@ from typing import Any
 
 from taskvisor import Pid, Process, TaskExit
 
+SAFETY = 10.0
+"""A bound on waits that end at once when the code is right: a guard that turns a hang into a
+failure, never a measure (robust to a much slower machine)."""
+
+SAFETY_SLOW = 60.0
+"""The same guard for waits on real worker processes, threads that block and whole programs
+(an interpreter's start, a uvicorn server), which take longer on a loaded machine."""
+
 
 async def forever() -> None:
     """Wait on an event that never fires (a task that only ends when stopped)."""
@@ -25,6 +33,11 @@ async def reply(value: Any) -> Any:
 
 async def crash(message: str = "oops") -> None:
     raise RuntimeError(message)
+
+
+async def exit_with(reason: Any) -> None:
+    """Elixir's ``exit(reason)`` inside a task."""
+    raise TaskExit(reason)
 
 
 async def wait_then(event: asyncio.Event, value: Any) -> Any:
@@ -90,6 +103,14 @@ class Mailbox:
         while not self._queue.empty():
             out.append(self._queue.get_nowait())
         return out
+
+
+async def wait_and_send(caller: Mailbox, go: asyncio.Event, message: Any) -> Any:
+    """Elixir's ``wait_and_send/2``: say ready, wait to be told to go, send `message`."""
+    caller.send("ready")
+    await go.wait()
+    caller.send(message)
+    return message
 
 
 async def wait_until_down(pid: Pid | None, turns: int = 10_000) -> None:

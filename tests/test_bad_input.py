@@ -17,10 +17,8 @@ from typing import Any
 
 import pytest
 
-from support import forever, reply, settle
+from support import SAFETY, forever, reply, settle
 from taskvisor import NotOwnerError, Pid, Process, Task
-
-SAFETY = 10.0
 
 
 async def mark(ran: list[Any], value: Any = None) -> None:

@@ -21,11 +21,8 @@ from typing import Any
 
 import pytest
 
-from support import forever, logged_warnings, next_exit, settle
+from support import SAFETY, forever, logged_warnings, next_exit, settle
 from taskvisor import ChildSpec, Exit, Pid, Process, Supervisor, Task, TaskSupervisor
-
-SAFETY = 10.0
-"""A bound for waits that must end much sooner; hitting it means the behaviour is broken."""
 
 SHORT = 0.05
 """A child's shutdown when the test expects it to be killed."""

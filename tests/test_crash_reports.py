@@ -14,10 +14,8 @@ from typing import Any
 
 import pytest
 
-from support import crash, forever, reply, settle
-from taskvisor import Exit, Ok, Pid, Process, Task, TaskExit
-
-SAFETY = 10.0
+from support import SAFETY, crash, exit_with, forever, reply, settle
+from taskvisor import Exit, Ok, Pid, Process, Task
 
 Caplog = pytest.LogCaptureFixture
 
@@ -37,10 +35,6 @@ async def next_exit(timeout: float = SAFETY) -> tuple[Pid | None, Any]:
     got = await Process.receive_exit(timeout)
     assert got is not None, "no exit signal arrived"
     return got
-
-
-async def exit_with(reason: Any) -> None:
-    raise TaskExit(reason)
 
 
 def plain_crash(message: str) -> None:

@@ -11,14 +11,8 @@ from typing import Any
 
 import pytest
 
-from support import forever, next_exit, settle
+from support import SAFETY, exit_with, forever, next_exit, settle
 from taskvisor import Ok, Process, Task, TaskExit, TaskSupervisor, TaskTimeout
-
-SAFETY = 10.0
-
-
-async def exit_with(reason: Any) -> None:
-    raise TaskExit(reason)
 
 
 class TestAwaitManyArrivalOrder:

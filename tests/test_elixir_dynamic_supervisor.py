@@ -30,7 +30,16 @@ from typing import Any
 
 import pytest
 
-from support import Mailbox, forever, logged_warnings, next_exit, reply, settle, wait_until_down
+from support import (
+    SAFETY,
+    Mailbox,
+    forever,
+    logged_warnings,
+    next_exit,
+    reply,
+    settle,
+    wait_until_down,
+)
 from taskvisor import (
     ChildInfo,
     ChildSpec,
@@ -43,9 +52,6 @@ from taskvisor import (
     TaskExit,
     TaskSupervisor,
 )
-
-SAFETY = 10.0
-"""A bound on waits that end at once when the code is right (a guard, never a measure)."""
 
 
 async def assert_kill(pid: Pid, reason: Any) -> None:

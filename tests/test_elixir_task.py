@@ -33,11 +33,13 @@ from support import (
     Mailbox,
     Sleeper,
     crash,
+    exit_with,
     forever,
     reply,
     settle,
     take,
     to_list,
+    wait_and_send,
     wait_then,
     wait_until_down,
 )
@@ -63,19 +65,6 @@ def collect_garbage() -> Iterator[None]:
     ``ast.parse`` (pytest's assertion rewriting) raises SystemError."""
     yield
     gc.collect()
-
-
-async def wait_and_send(caller: Mailbox, go: asyncio.Event, message: Any) -> Any:
-    """Elixir's ``wait_and_send/2``: say ready, wait to be told to go, send `message`."""
-    caller.send("ready")
-    await go.wait()
-    caller.send(message)
-    return message
-
-
-async def exit_with(reason: Any) -> None:
-    """Elixir's ``exit(reason)`` inside a task."""
-    raise TaskExit(reason)
 
 
 async def create_task_in_other_process() -> Task[None]:
@@ -193,7 +182,7 @@ class TestTask:
 
         assert isinstance(task, Task)
         assert task.fn is wait_and_send
-        assert task.mfa == (__name__, "wait_and_send", 3)
+        assert task.mfa == ("support", "wait_and_send", 3)  # the module that defines it
 
         assert await parent.receive() == "ready"
         go.set()

@@ -26,15 +26,18 @@ from typing import Any
 import pytest
 
 from support import (
+    SAFETY,
     Mailbox,
     Sleeper,
     crash,
+    exit_with,
     forever,
     next_exit,
     reply,
     settle,
     take,
     to_list,
+    wait_and_send,
     wait_then,
     wait_until_down,
 )
@@ -52,25 +55,9 @@ from taskvisor import (
     TaskTimeout,
 )
 
-SAFETY = 10.0
-"""A bound on waits that end at once when the code is right (a guard, never a measure)."""
-
 MAX_CHILDREN = "reached the maximum number of tasks"
 
 Caplog = pytest.LogCaptureFixture
-
-
-async def wait_and_send(caller: Mailbox, go: asyncio.Event, message: Any) -> Any:
-    """Elixir's ``wait_and_send/2``: say ready, wait to be told to go, send `message`."""
-    caller.send("ready")
-    await go.wait()
-    caller.send(message)
-    return message
-
-
-async def exit_with(reason: Any) -> None:
-    """Elixir's ``exit(reason)`` inside a task."""
-    raise TaskExit(reason)
 
 
 async def exit_str(n: int) -> None:
@@ -149,7 +136,7 @@ class TestTaskSupervisor:
 
             assert await parent.receive() == "ready"
             assert task.fn is wait_and_send
-            assert task.mfa == (__name__, "wait_and_send", 3)
+            assert task.mfa == ("support", "wait_and_send", 3)  # the module that defines it
 
             go.set()
             assert isinstance(task, Task)
@@ -164,7 +151,7 @@ class TestTaskSupervisor:
             assert TaskSupervisor.children(sup) == [task.pid]
 
             assert await parent.receive() == "ready"
-            assert task.mfa == (__name__, "wait_and_send", 3)
+            assert task.mfa == ("support", "wait_and_send", 3)  # the module that defines it
 
             go.set()
             assert isinstance(task, Task)

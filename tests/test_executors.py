@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from support import logged_warnings, settle
+from support import SAFETY_SLOW, logged_warnings, settle
 from taskvisor import (
     Executor,
     Exit,
@@ -59,10 +59,6 @@ class RecordedCall:
         self.future.cancel()
 
 
-SAFETY_SECONDS = 30.0
-"""A guard against hanging when something is broken; never reached when the tests pass."""
-
-
 def work(x: int) -> int:
     return x * 2
 
@@ -85,7 +81,7 @@ class TestTheInterface:
             await settle()
             error = ValueError("in the call")
             executor.calls[0].future.set_exception(error)
-            assert await Task.yield_(task, SAFETY_SECONDS) == Exit(error)
+            assert await Task.yield_(task, SAFETY_SLOW) == Exit(error)
 
     async def test_an_exit_signal_is_a_polite_stop_and_the_call_may_still_finish(self) -> None:
         """The process's fate is sealed ("shutdown"), but it ends when the call does."""
@@ -100,7 +96,7 @@ class TestTheInterface:
         Process.flag("trap_exit", True)
         Process.link(pid)
         call.future.set_result(2)
-        assert await Process.receive_exit(SAFETY_SECONDS) == (pid, "shutdown")
+        assert await Process.receive_exit(SAFETY_SLOW) == (pid, "shutdown")
 
     async def test_a_kill_after_the_shutdown_timeout_kills_the_call(self) -> None:
         executor = Recording()
@@ -148,7 +144,7 @@ class TestTheInterface:
             await settle()
             assert [c.args for c in executor.calls] == [(1,)]
             executor.calls[0].future.set_result("recorded")
-            assert await Task.await_many([task, other], SAFETY_SECONDS) == ["recorded", 4]
+            assert await Task.await_many([task, other], SAFETY_SLOW) == ["recorded", 4]
 
     async def test_child_spec_keeps_the_executor(self) -> None:
         executor = Recording()
@@ -179,15 +175,15 @@ class TestThreads:
 
         def hold() -> None:
             entered.release()
-            gate.wait(SAFETY_SECONDS)
+            gate.wait(SAFETY_SLOW)
 
         try:
             tasks = [Task.async_(hold, executor=pool) for _ in range(2)]
             loop = asyncio.get_running_loop()
-            assert await loop.run_in_executor(None, entered.acquire, True, SAFETY_SECONDS)
+            assert await loop.run_in_executor(None, entered.acquire, True, SAFETY_SLOW)
             assert not await loop.run_in_executor(None, entered.acquire, True, 0.05)
             gate.set()
-            assert await Task.await_many(tasks, SAFETY_SECONDS) == [None, None]
+            assert await Task.await_many(tasks, SAFETY_SLOW) == [None, None]
         finally:
             gate.set()
             pool.shutdown()
@@ -198,14 +194,14 @@ class TestThreads:
         async def runs_in_its_own_loop() -> None:
             started.set()
             try:
-                await asyncio.sleep(SAFETY_SECONDS)
+                await asyncio.sleep(SAFETY_SLOW)
             finally:
                 cleaned.set()
 
         task = Task.async_(runs_in_its_own_loop, executor="thread")
         loop = asyncio.get_running_loop()
-        assert await loop.run_in_executor(None, started.wait, SAFETY_SECONDS)
-        assert await Task.shutdown(task, SAFETY_SECONDS) is None  # stopped as asked
+        assert await loop.run_in_executor(None, started.wait, SAFETY_SLOW)
+        assert await Task.shutdown(task, SAFETY_SLOW) is None  # stopped as asked
         assert cleaned.is_set()
 
     async def test_a_killed_thread_call_reports_killed_and_drops_its_late_result(self) -> None:
@@ -213,13 +209,13 @@ class TestThreads:
 
         def blocks() -> str:
             started.set()
-            go.wait(SAFETY_SECONDS)
+            go.wait(SAFETY_SLOW)
             return "late"
 
         async with TaskSupervisor() as sup:
             task = sup.async_nolink(blocks, shutdown=0.01)
             loop = asyncio.get_running_loop()
-            assert await loop.run_in_executor(None, started.wait, SAFETY_SECONDS)
+            assert await loop.run_in_executor(None, started.wait, SAFETY_SLOW)
             try:
                 with logged_warnings(re.escape(repr(task.pid))):
                     assert await Task.shutdown(task, 0.01) == Exit("killed")

@@ -21,11 +21,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from support import crash, forever, logged_warnings, reply, settle, wait_then
+from support import SAFETY, crash, forever, logged_warnings, reply, settle, wait_then
 from taskvisor import Exit, Ok, Pid, Process, Task, TaskExit
-
-SAFETY = 10.0
-"""A bound for waits that must end much sooner; hitting it means the behaviour is broken."""
 
 T = TypeVar("T")
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from support import SAFETY_SLOW
 from taskvisor import (
     Exit,
     Ok,
@@ -40,8 +41,6 @@ from taskvisor._executors import _launch
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux pidfds")
 
-SAFETY = 30.0
-"""A bound for waits that must end much sooner; hitting it means the behaviour is broken."""
 
 Address = tuple[str, int]
 
@@ -162,7 +161,7 @@ class Inbox:
 
     async def next_waiting(self) -> tuple[str, asyncio.StreamWriter]:
         """The next line and its connection, left open: closing it releases the sender."""
-        async with asyncio.timeout(SAFETY):
+        async with asyncio.timeout(SAFETY_SLOW):
             return await self._lines.get()
 
     async def next_pid(self) -> int:
@@ -188,7 +187,7 @@ async def ended(pid: int) -> None:
     done = loop.create_future()
     loop.add_reader(fd, lambda: done.done() or done.set_result(None))
     try:
-        async with asyncio.timeout(SAFETY):
+        async with asyncio.timeout(SAFETY_SLOW):
             await done
     finally:
         loop.remove_reader(fd)
@@ -207,7 +206,7 @@ def alive(pid: int) -> bool:
 
 
 async def run(fn: Callable[..., Any], *args: Any, executor: Any = "process") -> Any:
-    return await Task.await_(Task.async_(fn, *args, executor=executor), SAFETY)
+    return await Task.await_(Task.async_(fn, *args, executor=executor), SAFETY_SLOW)
 
 
 async def serves_again(dead: int, executor: Any = "process") -> None:
@@ -272,7 +271,7 @@ class TestWhereFunctionsRun:
         sys.path.insert(0, str(tmp_path))
         try:
             with ProcessPool(1) as pool:
-                result = await Task.yield_(Task.async_(abs, -1, executor=pool), SAFETY)
+                result = await Task.yield_(Task.async_(abs, -1, executor=pool), SAFETY_SLOW)
         finally:
             sys.path.remove(str(tmp_path))
         assert isinstance(result, Exit) and isinstance(result.reason, WorkerCrashedError)
@@ -293,7 +292,7 @@ class TestErrors:
             raise ValueError("bad input")
 
         Process.flag("trap_exit", True)
-        result = await Task.yield_(Task.async_(fails_in_worker, executor="process"), SAFETY)
+        result = await Task.yield_(Task.async_(fails_in_worker, executor="process"), SAFETY_SLOW)
         assert isinstance(result, Exit)
         exc = result.reason
         assert type(exc) is ValueError and str(exc) == "bad input"
@@ -303,7 +302,7 @@ class TestErrors:
 
     async def test_an_exception_that_cannot_be_unpickled_here_is_a_remote_error(self) -> None:
         Process.flag("trap_exit", True)
-        result = await Task.yield_(Task.async_(raise_needs_two, executor="process"), SAFETY)
+        result = await Task.yield_(Task.async_(raise_needs_two, executor="process"), SAFETY_SLOW)
         assert isinstance(result, Exit) and isinstance(result.reason, RemoteError)
         exc = result.reason
         assert exc.type_name == "test_process_pool.NeedsTwoArguments"
@@ -318,7 +317,7 @@ class TestErrors:
             raise ValueError(threading.Lock())
 
         Process.flag("trap_exit", True)
-        result = await Task.yield_(Task.async_(raise_with_a_lock, executor="process"), SAFETY)
+        result = await Task.yield_(Task.async_(raise_with_a_lock, executor="process"), SAFETY_SLOW)
         assert isinstance(result, Exit) and isinstance(result.reason, RemoteError)
         assert result.reason.type_name == "ValueError"
         assert "_thread.lock" in result.reason.message
@@ -328,7 +327,7 @@ class TestErrors:
             return os.getpid(), threading.Lock()
 
         Process.flag("trap_exit", True)
-        result = await Task.yield_(Task.async_(return_a_lock, executor="process"), SAFETY)
+        result = await Task.yield_(Task.async_(return_a_lock, executor="process"), SAFETY_SLOW)
         assert isinstance(result, Exit) and isinstance(result.reason, TypeError)
         assert "pickle" in str(result.reason)
         assert "return_a_lock returned a value" in "".join(result.reason.__notes__)
@@ -337,7 +336,7 @@ class TestErrors:
     async def test_arguments_that_cannot_be_pickled_crash_the_task_with_a_note(self) -> None:
         Process.flag("trap_exit", True)
         result = await Task.yield_(
-            Task.async_(double_here, threading.Lock(), executor="process"), SAFETY
+            Task.async_(double_here, threading.Lock(), executor="process"), SAFETY_SLOW
         )
         assert isinstance(result, Exit) and isinstance(result.reason, TypeError)
         assert "double_here" in "".join(result.reason.__notes__)
@@ -381,7 +380,7 @@ class TestStopping:
         async with inbox() as box:
             t = Task.async_(fn, box.address, executor="process")
             pid = await box.next_pid()
-            assert await Task.shutdown(t, SAFETY) is None
+            assert await Task.shutdown(t, SAFETY_SLOW) is None
             assert await box.next() == "cleaned up"
         assert alive(pid)  # the worker answered "stopped" and serves on
 
@@ -401,7 +400,7 @@ class TestStopping:
             t = Task.async_(spin_after_telling, box.address, executor="process")
             pid = await box.next_pid()
             os.kill(pid, signal.SIGKILL)
-            result = await Task.yield_(t, SAFETY)
+            result = await Task.yield_(t, SAFETY_SLOW)
         assert isinstance(result, Exit) and isinstance(result.reason, WorkerCrashedError)
         exc = result.reason
         assert (exc.pid, exc.exitcode) == (pid, -signal.SIGKILL)
@@ -411,7 +410,7 @@ class TestStopping:
 
     async def test_os_exit_in_the_worker_ends_the_task_with_worker_crashed(self) -> None:
         Process.flag("trap_exit", True)
-        result = await Task.yield_(Task.async_(os._exit, 3, executor="process"), SAFETY)
+        result = await Task.yield_(Task.async_(os._exit, 3, executor="process"), SAFETY_SLOW)
         assert isinstance(result, Exit) and isinstance(result.reason, WorkerCrashedError)
         assert result.reason.exitcode == 3
         assert "_exit" in str(result.reason) and "exited with code 3" in str(result.reason)
@@ -423,9 +422,9 @@ class TestStopping:
                 busy = Task.async_(wait_for_go, box.address, executor=pool)
                 _, writer = await box.next_waiting()
                 queued = Task.async_(tell, box.address, "queued call ran", executor=pool)
-                assert await Task.shutdown(queued, SAFETY) is None
+                assert await Task.shutdown(queued, SAFETY_SLOW) is None
                 writer.close()  # release the busy call
-                pid = await Task.await_(busy, SAFETY)
+                pid = await Task.await_(busy, SAFETY_SLOW)
                 assert await run(tell, box.address, "next call ran", executor=pool) is None
                 assert await box.next() == "next call ran"
             assert await run(os.getpid, executor=pool) == pid
@@ -449,7 +448,7 @@ class TestPoolLife:
             pids = {int(line) for line, _ in waiting}
             for _, writer in waiting:
                 writer.close()
-            assert set(await Task.await_many(tasks, SAFETY)) == pids
+            assert set(await Task.await_many(tasks, SAFETY_SLOW)) == pids
         assert len(pids) == 2
         pool.close()
         for pid in pids:
@@ -481,7 +480,7 @@ class TestPoolLife:
             for t in threads:
                 t.start()
             for t in threads:
-                t.join(SAFETY)
+                t.join(SAFETY_SLOW)
         assert results == {k: [10 * k + i for i in range(5)] for k in range(3)}
 
     def test_a_program_exits_promptly_and_leaves_no_worker_behind(self, tmp_path: Path) -> None:
@@ -520,7 +519,7 @@ class TestPoolLife:
             )
         )
         proc = subprocess.run(
-            [sys.executable, str(script)], capture_output=True, text=True, timeout=SAFETY
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=SAFETY_SLOW
         )
         assert proc.returncode == 0, proc.stderr
         assert proc.stderr == ""
@@ -599,7 +598,7 @@ class TestScriptsWithoutTheMainGuard:
             [sys.executable, str(script)],
             capture_output=True,
             text=True,
-            timeout=SAFETY,
+            timeout=SAFETY_SLOW,
             env=env,
             cwd=tmp_path,
         )
@@ -610,13 +609,13 @@ class TestScriptsWithoutTheMainGuard:
 
 
 def wait_ended(pid: int) -> bool:
-    """Block until OS process `pid` has ended (at most SAFETY seconds)."""
+    """Block until OS process `pid` has ended (at most SAFETY_SLOW seconds)."""
     try:
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
         return True
     try:
-        return bool(select.select([fd], [], [], SAFETY)[0])
+        return bool(select.select([fd], [], [], SAFETY_SLOW)[0])
     finally:
         os.close(fd)
 

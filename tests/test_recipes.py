@@ -30,11 +30,11 @@ from typing import Any
 import httpx
 import pytest
 
+from support import SAFETY_SLOW
+
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "examples" / "recipes"
 DOC = ROOT / "docs" / "recipes.md"
-SAFETY = 60.0
-"""Seconds before a subprocess or a poll counts as hung (a safety net, never a timing check)."""
 
 REFUSED_FROM_A_THREAD = re.compile(
     r"^TaskSupervisor\.start_child was called from thread '[^']+', which is not running an "
@@ -148,7 +148,7 @@ class ServerRun:
 
 def wait_for_lines(path: Path, wanted: int, proc: subprocess.Popen[str]) -> list[str]:
     """Poll `path` until it has `wanted` lines (bounded; fails early if `proc` died)."""
-    deadline = time.monotonic() + SAFETY
+    deadline = time.monotonic() + SAFETY_SLOW
     while time.monotonic() < deadline:
         lines = path.read_text().splitlines() if path.exists() else []
         if len(lines) >= wanted:
@@ -160,7 +160,7 @@ def wait_for_lines(path: Path, wanted: int, proc: subprocess.Popen[str]) -> list
 
 def wait_until_serving(client: httpx.Client, proc: subprocess.Popen[str]) -> None:
     """Poll the server until it answers (bounded retries; fails early if it died)."""
-    for _ in range(int(SAFETY / 0.5)):
+    for _ in range(int(SAFETY_SLOW / 0.5)):
         assert proc.poll() is None, f"the server exited: {proc.returncode}"
         try:
             client.get("/openapi.json", timeout=0.5).raise_for_status()
@@ -196,20 +196,20 @@ def server_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerRun]:
     listener.close()  # the server has its own copy
     try:
         responses: dict[str, httpx.Response] = {}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=SAFETY) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=SAFETY_SLOW) as client:
             wait_until_serving(client, proc)
             responses["async"] = client.post("/exports/a", params={"seconds": 3600})
             responses["def"] = client.post("/sync/exports/b", params={"seconds": 3600})
             responses["quick"] = client.post("/exports/c", params={"seconds": 0})
             responses["refused"] = client.post("/refused")
             # they answer at once; a long timeout keeps a slow machine from turning them to 504
-            responses["price"] = client.get("/prices/ACME", params={"timeout": SAFETY})
-            responses["bad"] = client.get("/prices/BAD", params={"timeout": SAFETY})
+            responses["price"] = client.get("/prices/ACME", params={"timeout": SAFETY_SLOW})
+            responses["bad"] = client.get("/prices/BAD", params={"timeout": SAFETY_SLOW})
             responses["slow"] = client.get("/prices/SLOW", params={"timeout": 0.05})
         # a and b started, c started and ended: 4 lines, then the server is stopped
         before = wait_for_lines(jobs_log, 4, proc)
         proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=SAFETY)
+        _, stderr = proc.communicate(timeout=SAFETY_SLOW)
         yield ServerRun(
             responses, before, jobs_log.read_text().splitlines(), proc.returncode, stderr
         )
@@ -362,7 +362,7 @@ def test_the_pytest_asyncio_fixture(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(RECIPES)},
         capture_output=True,
         text=True,
-        timeout=SAFETY,
+        timeout=SAFETY_SLOW,
     )
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
@@ -389,7 +389,7 @@ def test_sync_callers() -> None:
         [sys.executable, "-W", "error", str(RECIPES / "sync_caller.py")],
         capture_output=True,
         text=True,
-        timeout=SAFETY,
+        timeout=SAFETY_SLOW,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     refused, *rest = proc.stdout.splitlines()

@@ -27,11 +27,8 @@ from typing import Any
 import pytest
 
 import taskvisor
-from support import forever
+from support import SAFETY_SLOW, forever
 from taskvisor import ChildSpec, Task, run_application
-
-SAFETY = 60.0
-"""How long a program may take before the test calls it hung (a safety net only)."""
 
 PRELUDE = """\
 import asyncio
@@ -310,9 +307,9 @@ class Program:
         """Block until `marker` is printed; fail if the program ends or hangs first."""
         while True:
             try:
-                line = self._new.get(timeout=SAFETY)
+                line = self._new.get(timeout=SAFETY_SLOW)
             except queue.Empty:
-                raise AssertionError(f"no {marker!r} after {SAFETY} s: {self.lines}") from None
+                raise AssertionError(f"no {marker!r} after {SAFETY_SLOW} s: {self.lines}") from None
             if line is None:
                 raise AssertionError(f"ended before {marker!r}: {self.lines}\n{self.stderr}")
             if line == marker:
@@ -321,13 +318,13 @@ class Program:
     def finish(self) -> int:
         """Wait for the program to exit (a safety net against a hang) and for its output."""
         try:
-            code = self.proc.wait(timeout=SAFETY)
+            code = self.proc.wait(timeout=SAFETY_SLOW)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
             raise AssertionError(f"the program hung: {self.lines}\n{self.stderr}") from None
         for reader in self._readers:
-            reader.join(SAFETY)
+            reader.join(SAFETY_SLOW)
         return code
 
     @property

@@ -14,10 +14,8 @@ from typing import Any
 
 import pytest
 
-from support import reply, settle
+from support import SAFETY, reply, settle
 from taskvisor import MaxChildrenError, Ok, Process, Task, TaskSupervisor
-
-SAFETY = 10.0  # a guard that turns a hang into a failure; never reached when green
 
 
 class TestWaitingInput:

@@ -15,14 +15,13 @@ from typing import Any
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from support import SAFETY
 from taskvisor import Exit, Ok, Pid, Process, Task
 from taskvisor._runtime import _pid, _proc
 
 TIMEOUT = 0.05
 """Per-task timeout: only hanging items reach it."""
 
-SAFETY = 10.0
-"""A bound on waits that end much sooner when the stream is right."""
 
 Item = tuple[int, tuple[Any, ...]]
 

@@ -15,16 +15,14 @@ from typing import Any
 
 import pytest
 
-from support import reply
+from support import SAFETY_SLOW, reply
 from taskvisor import Exit, Ok, ProcessPool, Task, ThreadPool, set_default_executor
 from taskvisor._executors import default_thread_pool
-
-SAFETY = 30.0
 
 
 def hang_or_return(item: int, release: threading.Event) -> int:
     if item == 0:
-        release.wait(SAFETY)  # the one that really runs too long
+        release.wait(SAFETY_SLOW)  # the one that really runs too long
     return item
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from support import forever, logged_warnings, next_exit, settle, wait_until_down
+from support import SAFETY, forever, logged_warnings, next_exit, settle, wait_until_down
 from taskvisor import (
     ChildInfo,
     ChildSpec,
@@ -25,9 +25,6 @@ from taskvisor import (
     TaskExit,
     TaskSupervisor,
 )
-
-SAFETY = 10.0
-"""A bound for waits that must end much sooner; hitting it means the behaviour is broken."""
 
 
 class Kids:

@@ -19,10 +19,8 @@ from typing import Any
 
 import pytest
 
-from support import forever, reply, settle, to_list, wait_until_down
+from support import SAFETY, forever, reply, settle, to_list, wait_until_down
 from taskvisor import Pid, Process, Task, TaskExit, TaskSupervisor
-
-SAFETY = 10.0
 
 
 async def invoke(fn: Callable[[], Any]) -> Any:

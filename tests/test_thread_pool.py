@@ -18,15 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from support import logged_warnings
+from support import SAFETY_SLOW, logged_warnings
 from taskvisor import Ok, Process, Task, TaskExit, ThreadPool
-
-SAFETY = 30.0
 
 
 def block(entered: threading.Event, release: threading.Event) -> str:
     entered.set()
-    release.wait(SAFETY)
+    release.wait(SAFETY_SLOW)
     return "late"
 
 
@@ -46,7 +44,7 @@ class TestAbandonedThreads:
                 with logged_warnings("runs on until the function returns"):
                     assert await Task.shutdown(stuck, "brutal_kill") is None
             healthy = Task.async_(quick, 1, executor=pool)
-            assert await Task.await_(healthy, SAFETY) == 2  # before the fix: TaskTimeout
+            assert await Task.await_(healthy, SAFETY_SLOW) == 2  # before the fix: TaskTimeout
         finally:
             release.set()
             pool.shutdown()
@@ -61,8 +59,8 @@ class TestAbandonedThreads:
             queued = Task.async_(ran.append, 1, executor=pool)
             assert await Task.shutdown(queued, 5.0) is None  # stopped while it waited
             release.set()
-            assert await Task.await_(busy, SAFETY) == "late"
-            assert await Task.await_(Task.async_(quick, 2, executor=pool), SAFETY) == 3
+            assert await Task.await_(busy, SAFETY_SLOW) == "late"
+            assert await Task.await_(Task.async_(quick, 2, executor=pool), SAFETY_SLOW) == 3
             assert ran == []
         finally:
             release.set()
@@ -99,7 +97,7 @@ class TestAbandonedThreads:
 
 
 async def _wait_in_thread(event: threading.Event) -> None:
-    assert await asyncio.to_thread(event.wait, SAFETY)
+    assert await asyncio.to_thread(event.wait, SAFETY_SLOW)
 
 
 # -- the program's exit ----------------------------------------------------------------------
@@ -144,7 +142,7 @@ class TestExit:
     def test_the_end_of_main_does_not_wait_for_an_abandoned_thread(self, tmp_path: Path) -> None:
         program = _start(tmp_path, "return")
         try:
-            out, err = program.communicate(timeout=SAFETY)  # before the fix: it never ends
+            out, err = program.communicate(timeout=SAFETY_SLOW)  # before the fix: it never ends
         finally:
             program.kill()
         assert program.returncode == 0, err
@@ -157,7 +155,7 @@ class TestExit:
             assert program.stdout is not None
             assert program.stdout.readline() == "stuck\n"
             program.send_signal(signal.SIGINT)
-            _, err = program.communicate(timeout=SAFETY)  # before the fix: it never ends
+            _, err = program.communicate(timeout=SAFETY_SLOW)  # before the fix: it never ends
         finally:
             program.kill()
         assert "KeyboardInterrupt" in err
