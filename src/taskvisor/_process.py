@@ -16,11 +16,11 @@ import asyncio
 from typing import Any, Literal, final
 
 from ._errors import TaskExit
-from ._runtime._adopt import current
+from ._runtime._adopt import current, live_caller
 from ._runtime._calling import check_on_loop, running_loop
 from ._runtime._exits import ExitInbox
 from ._runtime._pid import Pid, lookup
-from ._runtime._proc import DOOMED, Proc, is_normal
+from ._runtime._proc import Proc, is_normal
 from ._runtime._suspend import suspend, wake
 from ._types import ExitReason, Timeout
 from ._validate import check_bool, check_timeout
@@ -32,13 +32,6 @@ def _check_pid(pid: Any, name: str = "pid") -> Pid:
     if type(pid) is not Pid:
         raise TypeError(f"{name} must be a Pid, got {pid!r}")
     return pid
-
-
-def _live_self(call: tuple[str, tuple[Any, ...]]) -> Proc:
-    me = current(call[0])
-    if me._state is DOOMED:
-        raise me._exit_now(call)
-    return me
 
 
 def _on_my_loop(target: Proc, call: str) -> None:
@@ -99,7 +92,7 @@ class Process:
         Cancellation: the target is cancelled at its next ``await``, with its reason fixed.
         """
         target = lookup(_check_pid(pid))
-        me = _live_self(("Process.exit", (pid, reason)))
+        me = live_caller(None, "Process.exit", (pid, reason))
         if target is None:
             return
         _on_my_loop(target, "Process.exit")
@@ -125,7 +118,7 @@ class Process:
         """
         call = ("Process.link", (pid,))
         _check_pid(pid)
-        me = _live_self(call)
+        me = live_caller(None, *call)
         target = lookup(pid)
         if target is None:
             if _trapping(me):
@@ -151,7 +144,7 @@ class Process:
         Cancellation: not a wait; nothing to cancel.
         """
         target = lookup(_check_pid(pid))
-        me = _live_self(("Process.unlink", (pid,)))
+        me = live_caller(None, "Process.unlink", (pid,))
         if target is not None:
             _on_my_loop(target, "Process.unlink")
             me._unlink(target)
@@ -176,7 +169,7 @@ class Process:
         if flag != "trap_exit":
             raise ValueError(f"flag must be 'trap_exit', got {flag!r}")
         check_bool(value, "value")
-        me = _live_self(("Process.flag", (flag, value)))
+        me = live_caller(None, "Process.flag", (flag, value))
         if me._exits is None:
             me._exits = ExitInbox(me._get_pid())
         previous = me._exits.trapping
@@ -199,7 +192,7 @@ class Process:
         """
         timeout = check_timeout(timeout)
         call = ("Process.receive_exit", (timeout,))
-        me = _live_self(call)
+        me = live_caller(None, *call)
         inbox = me._exits
         if inbox is None:
             inbox = me._exits = ExitInbox(me._get_pid())

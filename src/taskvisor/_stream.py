@@ -42,7 +42,7 @@ from typing import Any, Generic, TypeVar
 
 from ._errors import TaskExit
 from ._executors import Executor, ExecutorArg, Runner, executor_of, runner_for
-from ._runtime._adopt import current
+from ._runtime._adopt import current, live_caller
 from ._runtime._proc import DOOMED, RUNNING, Proc, is_normal, live
 from ._runtime._suspend import suspend, wake
 from ._stream_feed import AsyncFeed
@@ -296,9 +296,7 @@ class TaskStream(Generic[T]):
     # -- inside ---------------------------------------------------------------------------
 
     def _begin(self) -> None:
-        me = current(self._name)
-        if me._state is DOOMED:
-            raise me._exit_now((self._name, (self._timeout,)))
+        me = live_caller(None, self._name, (self._timeout,))
         self._consumer = me
         self._loop = asyncio.get_running_loop()
         self._trapping = me._exits is not None and me._exits.trapping

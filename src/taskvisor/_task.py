@@ -38,10 +38,10 @@ from typing import (
 from ._callables import describe_fn
 from ._errors import NotOwnerError, TaskExit
 from ._executors import ExecutorArg, Runner, check_executor, runner_for
-from ._runtime._adopt import current, current_in
+from ._runtime._adopt import live_caller
 from ._runtime._calling import off_loop, running_loop
 from ._runtime._pid import Pid
-from ._runtime._proc import DEAD, DOOMED, Proc
+from ._runtime._proc import DEAD, Proc
 from ._types import Exit, ExitReason, Ok, ShutdownTimeout, Timeout
 from ._validate import check_fn, check_shutdown, check_timeout, hide_catch_all, keywords_for_fn
 
@@ -226,9 +226,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
             raise keywords_for_fn("Task.async_", fn, kwargs)
         runner = runner_for(fn, executor)
         loop = running_loop("Task.async_")
-        owner = current_in(loop, "Task.async_")
-        if owner._state is DOOMED:
-            raise owner._exit_now(("Task.async_", (fn, *args)))
+        owner = live_caller(loop, "Task.async_", args, (fn,))
         return Task._spawn(owner, fn, args, runner, loop, None, True)
 
     @staticmethod
@@ -296,9 +294,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         Cancellation: there is nothing to cancel.
         """
-        owner = current("Task.completed")
-        if owner._state is DOOMED:
-            raise owner._exit_now(("Task.completed", (value,)))
+        owner = live_caller(None, "Task.completed", (value,))
         task: Task[R] = Task.__new__(Task)
         task._setup(None, (), owner, None)
         task._state = DEAD
@@ -594,9 +590,7 @@ def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: ExecutorArg,
     runner = runner_for(fn, executor)
     name = "Task.start_link" if link else "Task.start"
     loop = running_loop(name)
-    caller = current_in(loop, name)
-    if caller._state is DOOMED:
-        raise caller._exit_now((name, (fn, *args)))
+    caller = live_caller(loop, name, args, (fn,))
     proc = Proc.__new__(Proc)
     proc._setup(fn, args, caller, runner, loop, caller if link else None)
     return proc._get_pid()
@@ -607,9 +601,7 @@ def _owner_of(task: Any, call: tuple[str, tuple[Any, ...]]) -> Proc:
     if type(task) is not Task:
         raise TypeError(f"task must be a Task, got {task!r}")
     loop = running_loop(call[0])
-    me = current_in(loop, call[0])
-    if me._state is DOOMED:
-        raise me._exit_now(call)
+    me = live_caller(loop, call[0], call[1])
     if task._owner is not me:
         owner_task = task._owner._aio
         if owner_task is not None and owner_task.get_loop() is not loop:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 from .._errors import TaskExit
 from .._reports import log_event
 from ._calling import outside_task, running_loop
 from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, Proc, live
 
-__all__ = ["Adopted", "current", "current_in"]
+__all__ = ["Adopted", "current", "current_in", "live_caller"]
 
 
 class Adopted(Proc):
@@ -80,16 +81,47 @@ else:  # 3.11: asyncio.current_task is Python over this C dict
     _task_of = asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
 
 
-def current_in(loop: asyncio.AbstractEventLoop, call: str) -> Proc:
-    """The process of the asyncio task running on `loop` (the hot path of every spawn);
-    `loop` is the calling thread's running loop, and `call` names the call for the error."""
-    aio = _task_of(loop)
-    proc = live.get(aio)
+def live_caller(
+    loop: asyncio.AbstractEventLoop | None,
+    call: str,
+    args: tuple[Any, ...],
+    lead: tuple[Any, ...] = (),
+) -> Proc:
+    """The process making the call `call` on `loop`, once it is known to be alive: the one
+    guard every taskvisor call that acts for its caller starts with (the hot path of every
+    spawn).
+
+    `loop` is the calling thread's running loop, or ``None`` to look it up. The call's
+    arguments, ``(*lead, *args)``, are only shown in the error.
+
+    Raises:
+        RuntimeError: called off the loop's thread, or outside an asyncio task.
+        TaskExit: the caller's exit is already decided by a signal: it says that the
+            process is exiting, why and from whom, and gives back taskvisor's cancels.
+    """
+    if loop is None:
+        loop = running_loop(call)
+    proc = live.get(_task_of(loop))
     if proc is None:
-        if aio is None:
-            raise outside_task(call)
-        proc = Adopted.adopt(aio)
+        proc = _adopt_running(loop, call)
+    if proc._state is DOOMED:
+        raise proc._exit_now((call, (*lead, *args)))
     return proc
+
+
+def current_in(loop: asyncio.AbstractEventLoop, call: str) -> Proc:
+    """The process of the asyncio task running on `loop`, alive or exiting; `loop` is the
+    calling thread's running loop, and `call` names the call for the error."""
+    proc = live.get(_task_of(loop))
+    return _adopt_running(loop, call) if proc is None else proc
+
+
+def _adopt_running(loop: asyncio.AbstractEventLoop, call: str) -> Proc:
+    """A process for the plain asyncio task running on `loop` (adopted on first use)."""
+    aio = _task_of(loop)
+    if aio is None:
+        raise outside_task(call)
+    return Adopted.adopt(aio)
 
 
 def current(call: str) -> Proc:

@@ -19,7 +19,7 @@ from typing import Any, Self, TypeVar
 from .._callables import describe_fn
 from .._errors import TaskExit
 from .._reports import log_event, logger
-from .._runtime._adopt import current, current_in
+from .._runtime._adopt import current, live_caller
 from .._runtime._calling import check_on_loop, running_loop
 from .._runtime._proc import DEAD, DOOMED, RUNNING, SPAWNED, Proc, is_normal
 from .._runtime._stopping import begin_stop
@@ -104,9 +104,7 @@ class SupervisorProcess(Proc):
         if self._loop is not None:
             raise RuntimeError(f"{self!r} was already started; a supervisor starts once")
         loop = running_loop(call[0])
-        caller = current_in(loop, call[0])
-        if caller._state is DOOMED:
-            raise caller._exit_now(call)
+        caller = live_caller(loop, *call)
         name = self._name
         if name is not None:
             register(name, self)

@@ -21,7 +21,7 @@ from typing import Any, Literal, Never, TypeVar, TypeVarTuple, Unpack, final, ov
 from .._child_spec import ChildInfo, ChildSpec, Restart
 from .._errors import MaxChildrenError
 from .._executors import ExecutorArg, Runner, check_executor, runner_for
-from .._runtime._adopt import current, current_in
+from .._runtime._adopt import live_caller
 from .._runtime._pid import Pid, lookup
 from .._runtime._proc import DEAD, DOOMED, RUNNING, Proc
 from .._runtime._stopping import stop as stop_process
@@ -519,9 +519,7 @@ class TaskSupervisor(SupervisorProcess):
         sup = alive(self, TaskSupervisor, call)
         if type(pid) is not Pid:
             raise TypeError(f"pid must be a Pid, got {pid!r}")
-        me = current(call[0])
-        if me._state is DOOMED:
-            raise me._exit_now(call)
+        me = live_caller(None, *call)
         child = lookup(pid)
         kind = sup._children.pop(child, None) if child is not None else None
         if child is None or kind is None:
@@ -536,9 +534,7 @@ class TaskSupervisor(SupervisorProcess):
         if _get_running_loop() is not loop or self._state is not RUNNING:
             self._live((name, (self, fn, *args)))  # raises: not started, off the loop, "noproc"
         assert loop is not None
-        caller = current_in(loop, name)
-        if caller._state is DOOMED:
-            raise caller._exit_now((name, (self, fn, *args)))
+        caller = live_caller(loop, name, args, (self, fn))
         limit = self._max_children
         if limit is not None and len(self._children) >= limit:
             named = "" if self._name is None else f" {self._name!r}"
