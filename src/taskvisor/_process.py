@@ -12,7 +12,6 @@ at the process's next ``await``.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal, final
 
 from ._errors import TaskExit
@@ -21,7 +20,7 @@ from ._runtime._calling import check_on_loop, running_loop
 from ._runtime._exits import ExitInbox
 from ._runtime._pid import Pid, lookup
 from ._runtime._proc import Proc, is_normal
-from ._runtime._suspend import suspend, wake
+from ._runtime._suspend import suspend
 from ._types import ExitReason, Timeout
 from ._validate import check_bool, check_timeout
 
@@ -199,18 +198,10 @@ class Process:
         got = inbox.take()
         if got is not None or timeout == 0:
             return got
-        future = inbox.wait_for_one()
-        timer = (
-            None
-            if timeout is None
-            else asyncio.get_running_loop().call_later(timeout, wake, future)
-        )
         try:
-            await suspend(me, future, call)
+            await suspend(me, inbox.wait_for_one(), call, timeout)
         finally:
             inbox._waiter = None
-            if timer is not None:
-                timer.cancel()
         return inbox.take()
 
     @staticmethod

@@ -36,17 +36,13 @@ Call = tuple[str, tuple[Any, ...]]
 
 async def wait_one(me: Proc, task: Task[Any], timeout: float | None, call: Call) -> None:
     """Wait until `task` replies or ends, or `timeout` passes; the caller reads the outcome."""
-    loop = asyncio.get_running_loop()
-    future = loop.create_future()
+    future = asyncio.get_running_loop().create_future()
     task._waiter = future
-    timer = None if timeout is None else loop.call_later(timeout, wake, future)
     try:
-        await suspend(me, future, call)
+        await suspend(me, future, call, timeout)
     finally:
         if task._waiter is future:
             task._waiter = None
-        if timer is not None:
-            timer.cancel()
 
 
 _PENDING: Any = object()  # marks a task already listed while await_many scans its input
@@ -80,18 +76,14 @@ class _Batch:
 async def _wait_batch(
     me: Proc, pending: list[Task[Any]], batch: _Batch, timeout: float | None, call: Call
 ) -> None:
-    loop = asyncio.get_running_loop()
     for task in pending:
         task._waiter = batch
-    timer = None if timeout is None else loop.call_later(timeout, wake, batch.future)
     try:
-        await suspend(me, batch.future, call)
+        await suspend(me, batch.future, call, timeout)
     finally:
         for task in pending:
             if task._waiter is batch:
                 task._waiter = None
-        if timer is not None:
-            timer.cancel()
 
 
 def _close(tasks: list[Task[Any]]) -> None:

@@ -16,8 +16,19 @@ from ._proc import DOOMED, Proc
 __all__ = ["suspend", "wake"]
 
 
-async def suspend(me: Proc, future: asyncio.Future[Any], call: tuple[str, tuple[Any, ...]]) -> None:
-    """Await `future` as process `me`; a cancel of ours becomes `TaskExit(me's reason)`."""
+async def suspend(
+    me: Proc,
+    future: asyncio.Future[Any],
+    call: tuple[str, tuple[Any, ...]],
+    timeout: float | None = None,
+) -> None:
+    """Await `future` as process `me`; a cancel of ours becomes `TaskExit(me's reason)`.
+
+    With a `timeout`, one timer wakes `future` (with ``None``) when it passes: the caller
+    tells a timeout from an answer by what it finds on waking. The timer is cancelled however
+    the wait ends.
+    """
+    timer = None if timeout is None else future.get_loop().call_later(timeout, wake, future)
     try:
         await future
     except asyncio.CancelledError:
@@ -28,6 +39,9 @@ async def suspend(me: Proc, future: asyncio.Future[Any], call: tuple[str, tuple[
             reason = me._reason
             raise me._exit_signal(call) from (reason if isinstance(reason, BaseException) else None)
         raise
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 def wake(future: asyncio.Future[None]) -> None:
