@@ -15,11 +15,12 @@ from __future__ import annotations
 from typing import Any, Literal, final
 
 from ._errors import TaskExit
+from ._reasons import is_normal
 from ._runtime._adopt import current, live_caller
 from ._runtime._calling import check_on_loop, running_loop
 from ._runtime._exits import ExitInbox
 from ._runtime._pid import Pid, lookup
-from ._runtime._proc import Proc, is_normal
+from ._runtime._proc import Proc
 from ._runtime._suspend import suspend
 from ._types import ExitReason, Timeout
 from ._validate import check_bool, check_timeout

@@ -42,8 +42,9 @@ from typing import Any, Generic, TypeVar
 
 from ._errors import TaskExit
 from ._executors import Executor, ExecutorArg, Runner, executor_of, runner_for
+from ._reasons import is_normal
 from ._runtime._adopt import current, live_caller
-from ._runtime._proc import DOOMED, RUNNING, Proc, is_normal, live
+from ._runtime._proc import DOOMED, RUNNING, Proc, live
 from ._runtime._suspend import suspend, wake
 from ._stream_feed import AsyncFeed
 from ._task import CLOSED, REPLIED, Task

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._callables import describe_fn
 from .._errors import TaskExit
+from .._reasons import is_normal, is_quiet
 from .._reports import log_event, report_crash
 from .._types import ExitReason
 from . import _pid
@@ -33,7 +34,7 @@ from ._pid import Pid
 if TYPE_CHECKING:
     from ._exits import ExitInbox
 
-__all__ = ["KILL_GRACE", "Proc", "State", "is_quiet", "live"]
+__all__ = ["KILL_GRACE", "Proc", "State", "live"]
 
 KILL_GRACE = 0.1
 """Seconds a killed process gets to unwind from its cancel (say, an ``await`` in a
@@ -63,17 +64,6 @@ _after_step: dict[Proc, asyncio.Handle] = {}
 """Cancels to send just after the step that doomed a running process (see `_interrupt`)."""
 
 Watcher = Callable[["Proc"], None]
-
-
-def is_normal(reason: ExitReason) -> bool:
-    return isinstance(reason, str) and reason == "normal"
-
-
-def is_quiet(reason: ExitReason) -> bool:
-    """Exits that are not crashes: no crash report (Elixir logs none for these)."""
-    if isinstance(reason, str):
-        return reason in ("normal", "shutdown", "killed")
-    return isinstance(reason, tuple) and len(reason) == 2 and reason[0] == "shutdown"
 
 
 class Proc:

@@ -24,10 +24,11 @@ from typing import Any, NoReturn
 from .._errors import TaskExit
 from .._executors import default_thread_pool
 from .._process import Process
+from .._reasons import is_quiet
 from .._reports import logger
 from .._runtime._adopt import current
 from .._runtime._pid import lookup
-from .._runtime._proc import DEAD, Proc, is_quiet
+from .._runtime._proc import DEAD, Proc
 from .._runtime._stopping import stop as stop_process
 from .._task import Task
 from .._types import ShutdownTimeout

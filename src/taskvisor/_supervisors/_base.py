@@ -18,10 +18,11 @@ from typing import Any, Self, TypeVar
 
 from .._callables import describe_fn
 from .._errors import TaskExit
+from .._reasons import is_normal, is_shutdown
 from .._reports import log_event, logger
 from .._runtime._adopt import current, live_caller
 from .._runtime._calling import check_on_loop, running_loop
-from .._runtime._proc import DEAD, DOOMED, RUNNING, SPAWNED, Proc, is_normal
+from .._runtime._proc import DEAD, DOOMED, RUNNING, SPAWNED, Proc
 from .._runtime._stopping import begin_stop
 from .._runtime._suspend import suspend, wake
 from .._types import ExitReason, ShutdownTimeout
@@ -61,9 +62,7 @@ def restarts(restart: str, reason: ExitReason) -> bool:
         return False
     if restart == "permanent":
         return True
-    if isinstance(reason, str):
-        return reason != "normal" and reason != "shutdown"
-    return not (isinstance(reason, tuple) and len(reason) == 2 and reason[0] == "shutdown")
+    return not (is_normal(reason) or is_shutdown(reason))
 
 
 class SupervisorProcess(Proc):
