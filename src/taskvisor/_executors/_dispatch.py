@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import enum
 import os
 import selectors
 import threading
@@ -26,13 +27,31 @@ from typing import Any
 from .._callables import describe_fn
 from .._errors import WorkerCrashedError
 from ._answer import STOPPED
-from ._handle import WorkerHandle
+from ._handle import EXITING, READY, STARTING, WorkerHandle
 from ._outcome import decode, encode_call
-from ._worker import READY
+from ._worker import READY as WORKER_READY
 
 __all__ = ["Dispatcher", "ProcessCall"]
 
-_QUEUED, _RUNNING, _DONE = 0, 1, 2
+
+class _State(enum.Enum):
+    """A process-pool call's lifecycle (transitions under its dispatcher's lock).
+
+    QUEUED -> RUNNING       a worker took it (its payload is sent)
+    QUEUED -> DONE          stopped or killed before it began, or the pool closed or could
+                            not start a worker: it never runs
+    RUNNING -> STOPPING     a polite stop was sent (SIGINT to its worker), once
+    RUNNING, STOPPING -> DONE   its answer came, its worker ended or was killed, or the pool
+                            closed with a kill or failed
+    """
+
+    QUEUED = "queued"  # in the dispatcher's queue, waiting for a worker
+    RUNNING = "running"  # a worker runs it
+    STOPPING = "stopping"  # a worker runs it and was asked to stop
+    DONE = "done"  # out of the pool's hands: its outcome is (or will be) delivered
+
+
+_QUEUED, _RUNNING, _STOPPING, _DONE = _State.QUEUED, _State.RUNNING, _State.STOPPING, _State.DONE
 
 _EXIT_TIMEOUT = 5.0
 """Seconds the exit hook waits for a dispatcher to reap its killed workers."""
@@ -54,7 +73,6 @@ class ProcessCall:
         "payload",
         "started",
         "state",
-        "stopped",
         "worker",
     )
 
@@ -72,7 +90,6 @@ class ProcessCall:
         self.future: asyncio.Future[Any] = self.loop.create_future()
         self.started: asyncio.Future[None] | None = None  # set when it waits for a worker
         self.state = _QUEUED
-        self.stopped = False  # a polite stop was sent
         self.worker: WorkerHandle | None = None
 
     def stop(self) -> None:
@@ -159,19 +176,19 @@ class Dispatcher:
 
     def stop(self, call: ProcessCall) -> None:
         with self._lock:
-            if call.state == _QUEUED:  # it never ran: stopped, as if interrupted at once
+            if call.state is _QUEUED:  # it never ran: stopped, as if interrupted at once
                 self._unqueue(call)
                 call.future.cancel()
-            elif call.state == _RUNNING and not call.stopped:
-                call.stopped = True
+            elif call.state is _RUNNING:
+                call.state = _STOPPING
                 assert call.worker is not None
                 call.worker.interrupt()
 
     def kill(self, call: ProcessCall) -> None:
         with self._lock:
-            if call.state == _QUEUED:
+            if call.state is _QUEUED:
                 self._unqueue(call)
-            elif call.state == _RUNNING:
+            elif call.state is _RUNNING or call.state is _STOPPING:
                 worker = call.worker
                 assert worker is not None
                 call.state = _DONE
@@ -190,7 +207,7 @@ class Dispatcher:
             self._queue.clear()
             for worker in list(self._serving):
                 call = worker.call
-                if call is None and worker.ready:
+                if call is None and worker.state is READY:
                     worker.quit()
                 elif call is None or kill:
                     worker.kill()
@@ -313,9 +330,9 @@ class Dispatcher:
                 worker.call = None
                 call.state = _DONE
                 self._pending -= 1
-            if message == READY:
-                worker.ready = True
-            if worker.exiting:
+            if message == WORKER_READY and worker.state is STARTING:
+                worker.state = READY
+            if worker.state is EXITING:
                 pass  # asked to quit already: it gets no more work
             elif self._closing or (self._max_calls and worker.calls >= self._max_calls):
                 worker.quit()
@@ -346,7 +363,7 @@ class Dispatcher:
                 self._pending -= 1
         if call is not None:
             _deliver(call, call.failed, WorkerCrashedError(describe_fn(call.fn), worker.pid, code))
-        if not worker.ready and not worker.exiting:  # it died while starting
+        if worker.state is STARTING:  # it died while starting
             for queued in self._give_up():
                 exc = WorkerCrashedError(describe_fn(queued.fn), worker.pid, code)
                 exc.add_note("it died while starting, before running any call (see its stderr)")

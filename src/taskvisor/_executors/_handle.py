@@ -10,6 +10,7 @@ of file when the worker has ended (see `_launch`).
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import pickle
 import signal
@@ -26,7 +27,24 @@ from ._launch import launch
 if TYPE_CHECKING:
     from ._dispatch import ProcessCall
 
-__all__ = ["WorkerHandle"]
+__all__ = ["EXITING", "READY", "STARTING", "WorkerHandle", "WorkerState"]
+
+
+class WorkerState(enum.Enum):
+    """A worker process's lifecycle, as its handle sees it (changed under the dispatcher's
+    lock).
+
+    STARTING -> READY       it said READY: it takes calls
+    STARTING -> EXITING     killed before it was ready
+    READY -> EXITING        told to quit, or killed
+    """
+
+    STARTING = "starting"  # launched; its end now is a failure to start
+    READY = "ready"  # running calls or idle
+    EXITING = "exiting"  # told to quit or killed: its end is not a crash
+
+
+STARTING, READY, EXITING = WorkerState.STARTING, WorkerState.READY, WorkerState.EXITING
 
 _REAP_TIMEOUT = 1.0
 """Seconds to wait for the exit status of a worker whose sentinel said it ended."""
@@ -40,12 +58,11 @@ class WorkerHandle:
         "call",
         "calls",
         "conn",
-        "exiting",
         "path",
         "pid",
         "process",
-        "ready",
         "sentinel",
+        "state",
     )
 
     def __init__(self, start_method: str) -> None:
@@ -75,8 +92,7 @@ class WorkerHandle:
         self.pid = self.process.pid
         self.call: ProcessCall | None = None  # the call it runs
         self.calls = 0  # calls sent so far
-        self.ready = False  # it said READY
-        self.exiting = False  # told to quit, or killed: its end is not a crash
+        self.state = STARTING
 
     def send(self, payload: bytes) -> None:
         """Send one call (and first the caller's ``sys.path``, if it changed)."""
@@ -93,12 +109,12 @@ class WorkerHandle:
 
     def kill(self) -> None:
         """SIGKILL the process; it ends without an answer."""
-        self.exiting = True
+        self.state = EXITING
         self._signal(signal.SIGKILL)
 
     def quit(self) -> None:
         """Tell an idle process to exit."""
-        self.exiting = True
+        self.state = EXITING
         with contextlib.suppress(OSError):  # it is gone already
             self.conn.send_bytes(_worker.QUIT)
 
