@@ -16,7 +16,7 @@ from .._reports import log_event
 from ._calling import outside_task, running_loop
 from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, Proc, live
 
-__all__ = ["Adopted", "current", "current_in", "live_caller"]
+__all__ = ["Adopted", "current", "live_caller"]
 
 
 class Adopted(Proc):
@@ -109,13 +109,6 @@ def live_caller(
     return proc
 
 
-def current_in(loop: asyncio.AbstractEventLoop, call: str) -> Proc:
-    """The process of the asyncio task running on `loop`, alive or exiting; `loop` is the
-    calling thread's running loop, and `call` names the call for the error."""
-    proc = live.get(_task_of(loop))
-    return _adopt_running(loop, call) if proc is None else proc
-
-
 def _adopt_running(loop: asyncio.AbstractEventLoop, call: str) -> Proc:
     """A process for the plain asyncio task running on `loop` (adopted on first use)."""
     aio = _task_of(loop)
@@ -125,5 +118,8 @@ def _adopt_running(loop: asyncio.AbstractEventLoop, call: str) -> Proc:
 
 
 def current(call: str) -> Proc:
-    """The process of the running asyncio task, adopting the task on first use."""
-    return current_in(running_loop(call), call)
+    """The process of the running asyncio task, alive or exiting, adopting the task on first
+    use; `call` names the call for the error."""
+    loop = running_loop(call)
+    proc = live.get(_task_of(loop))
+    return _adopt_running(loop, call) if proc is None else proc
