@@ -520,14 +520,15 @@ def validate_stream_options(
     timeout: Any,
     on_timeout: str,
     zip_input_on_exit: bool,
-) -> tuple[int, float | None]:
-    """Check the options when the stream is built, under their own names."""
+) -> float | None:
+    """Check the options when the stream is built, under their own names; returns the
+    checked timeout."""
     check_positive_int(max_concurrency, "max_concurrency")
     check_choice(on_timeout, "on_timeout", ("exit", "kill_task"))
     checked_timeout = check_timeout(timeout)
     check_bool(ordered, "ordered")
     check_bool(zip_input_on_exit, "zip_input_on_exit")
-    return max_concurrency, checked_timeout
+    return checked_timeout
 
 
 def _check_items(items: Any) -> None:
@@ -554,9 +555,10 @@ def build_stream(
     _check_items(items)
     runner: Runner | None = runner_for(fn, executor)  # checks fn and executor too
     if max_concurrency is None:  # as many as the executor has workers, else Elixir's default
-        workers = getattr(executor_of(runner), "max_workers", None)
-        max_concurrency = workers if isinstance(workers, int) else os.cpu_count() or 1
-    max_concurrency, checked_timeout = validate_stream_options(
+        executor = executor_of(runner)
+        workers = None if executor is None else executor.max_workers
+        max_concurrency = workers if workers is not None else os.cpu_count() or 1
+    checked_timeout = validate_stream_options(
         max_concurrency, ordered, timeout, on_timeout, zip_input_on_exit
     )
     return TaskStream(
