@@ -17,11 +17,23 @@ from typing import Any, Literal, final
 from ._errors import TaskExit
 from ._reasons import is_normal
 from ._runtime._adopt import current, live_caller
+from ._runtime._api import (
+    ancestors_of,
+    callers_of,
+    doom,
+    exit_inbox,
+    is_trapping,
+    kill,
+    link,
+    loop_of,
+    pid_of,
+    receive_exit,
+    send_exit,
+    unlink,
+)
 from ._runtime._calling import check_on_loop, running_loop
-from ._runtime._exits import ExitInbox
 from ._runtime._pid import Pid, lookup
 from ._runtime._proc import Proc
-from ._runtime._suspend import suspend
 from ._types import ExitReason, Timeout
 from ._validate import check_bool, check_timeout
 
@@ -36,9 +48,9 @@ def _check_pid(pid: Any, name: str = "pid") -> Pid:
 
 def _on_my_loop(target: Proc, call: str) -> None:
     """Refuse to signal or link a process that lives on another event loop."""
-    aio = target._aio
-    if aio is not None:
-        check_on_loop(aio.get_loop(), call, target)
+    loop = loop_of(target)
+    if loop is not None:
+        check_on_loop(loop, call, target)
 
 
 @final
@@ -58,7 +70,7 @@ class Process:
 
         Cancellation: not a wait; nothing to cancel.
         """
-        return current("Process.self")._get_pid()
+        return pid_of(current("Process.self"))
 
     @staticmethod
     def alive(pid: Pid) -> bool:
@@ -97,11 +109,11 @@ class Process:
             return
         _on_my_loop(target, "Process.exit")
         if isinstance(reason, str) and reason == "kill":
-            target._kill(me)
-        elif target is me and is_normal(reason) and not _trapping(me):
-            target._doom("normal", me)
+            kill(target, me)
+        elif target is me and is_normal(reason) and not is_trapping(me):
+            doom(target, "normal", me)
         else:
-            target._signal(me, reason)
+            send_exit(target, me, reason)
 
     @staticmethod
     def link(pid: Pid) -> None:
@@ -121,14 +133,13 @@ class Process:
         me = live_caller(None, *call)
         target = lookup(pid)
         if target is None:
-            if _trapping(me):
-                assert me._exits is not None
-                me._exits.put(pid, "noproc")
+            if is_trapping(me):
+                exit_inbox(me).put(pid, "noproc")
                 return
             raise TaskExit("noproc", call)
         if target is not me:
             _on_my_loop(target, "Process.link")
-            me._link(target)
+            link(me, target)
 
     @staticmethod
     def unlink(pid: Pid) -> None:
@@ -147,7 +158,7 @@ class Process:
         me = live_caller(None, "Process.unlink", (pid,))
         if target is not None:
             _on_my_loop(target, "Process.unlink")
-            me._unlink(target)
+            unlink(me, target)
 
     @staticmethod
     def flag(flag: Literal["trap_exit"], value: bool) -> bool:
@@ -170,10 +181,9 @@ class Process:
             raise ValueError(f"flag must be 'trap_exit', got {flag!r}")
         check_bool(value, "value")
         me = live_caller(None, "Process.flag", (flag, value))
-        if me._exits is None:
-            me._exits = ExitInbox(me._get_pid())
-        previous = me._exits.trapping
-        me._exits.trapping = value
+        inbox = exit_inbox(me)
+        previous = inbox.trapping
+        inbox.trapping = value
         return previous
 
     @staticmethod
@@ -193,17 +203,7 @@ class Process:
         timeout = check_timeout(timeout)
         call = ("Process.receive_exit", (timeout,))
         me = live_caller(None, *call)
-        inbox = me._exits
-        if inbox is None:
-            inbox = me._exits = ExitInbox(me._get_pid())
-        got = inbox.take()
-        if got is not None or timeout == 0:
-            return got
-        try:
-            await suspend(me, inbox.wait_for_one(), call, timeout)
-        finally:
-            inbox._waiter = None
-        return inbox.take()
+        return await receive_exit(me, timeout, call)
 
     @staticmethod
     def callers() -> list[Pid]:
@@ -215,7 +215,7 @@ class Process:
 
         Cancellation: not a wait; nothing to cancel.
         """
-        return [p._get_pid() for p in current("Process.callers")._callers()]
+        return [pid_of(p) for p in callers_of(current("Process.callers"))]
 
     @staticmethod
     def ancestors() -> list[Pid]:
@@ -231,8 +231,4 @@ class Process:
 
         Cancellation: not a wait; nothing to cancel.
         """
-        return [p._get_pid() for p in current("Process.ancestors")._ancestors()]
-
-
-def _trapping(proc: Proc) -> bool:
-    return proc._exits is not None and proc._exits.trapping
+        return [pid_of(p) for p in ancestors_of(current("Process.ancestors"))]

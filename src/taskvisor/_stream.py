@@ -44,19 +44,39 @@ from ._errors import TaskExit
 from ._executors import Executor, ExecutorArg, Runner, executor_of, runner_for
 from ._reasons import is_normal
 from ._runtime._adopt import current, live_caller
-from ._runtime._proc import DOOMED, RUNNING, Proc, live
+from ._runtime._api import (
+    args_of,
+    current_process,
+    doom,
+    exit_now,
+    is_exiting,
+    is_trapping,
+    kill,
+    pid_of,
+    send_exit,
+    unlink,
+)
+from ._runtime._proc import Proc
+from ._runtime._reply import Monitored, is_closed, take
 from ._runtime._suspend import suspend, wake
+from ._runtime._tether import Tether, release, tether
 from ._stream_feed import AsyncFeed
-from ._task import CLOSED, REPLIED, Task
-from ._types import Exit, ExitReason, Ok, make_ok
+from ._types import Exit, ExitReason, Ok
 from ._validate import check_bool, check_choice, check_positive_int, check_timeout
 
 __all__ = ["Spawn", "TaskStream", "build_stream", "validate_stream_options"]
 
 T = TypeVar("T")
 
-Spawn = Callable[[Proc, Callable[..., Any], Any, asyncio.AbstractEventLoop, Any], Task[Any]]
-"""How a stream starts one task: ``spawn(consumer, fn, item, loop, waiter) -> Task``."""
+Task = Monitored
+
+Spawn = Callable[
+    [Proc, Callable[..., Any], tuple[Any, ...], Runner | None, asyncio.AbstractEventLoop, Any],
+    Monitored,
+]
+"""How a stream starts one task: ``spawn(consumer, fn, (item,), runner, loop, waiter)``,
+a task monitored by the consumer and woken into the stream (`spawn_task` for a `Task`, or
+a supervisor's)."""
 
 _NOTHING: Any = object()
 
@@ -86,18 +106,6 @@ class _State(enum.Enum):
     CLOSED = "closed"  # stopped early: its running tasks were killed
 
 
-class _StreamLink(Proc):
-    """The stream's end of its link to the consumer: the consumer's exit halts the stream."""
-
-    __slots__ = ("_stream",)
-    _stream: TaskStream[Any]
-
-    def _on_linked_exit(self, source: Proc, reason: ExitReason) -> None:
-        self._remove_link(source)
-        self._stream._halt(source, reason)
-        self._finish(reason)
-
-
 class TaskStream(Generic[T]):
     """A lazy, single-use stream of `Ok`/`Exit` results; made by ``Task.async_stream``.
 
@@ -109,7 +117,7 @@ class TaskStream(Generic[T]):
         self,
         items: Iterable[Any] | AsyncIterable[Any],
         fn: Callable[..., Any],
-        spawn_with: Callable[[Runner | None], Spawn] | None,
+        spawn: Spawn,
         *,
         runner: Runner | None = None,
         max_concurrency: int,
@@ -128,8 +136,7 @@ class TaskStream(Generic[T]):
         if self._executor is not None:
             runner = self._run_timed
         self._runner = runner
-        # None: plain `Task`s running `fn` with `runner`; else a supervisor's spawn
-        self._spawn = None if spawn_with is None else spawn_with(runner)
+        self._spawn = spawn
         self._max = max_concurrency
         self._ordered = ordered
         self._kill_on_timeout = on_timeout == "kill_task"
@@ -138,24 +145,24 @@ class TaskStream(Generic[T]):
         self._name = name
         self._state = _State.NEW
         self._consumer: Proc | None = None
-        self._link: _StreamLink | None = None
+        self._link: Tether | None = None
         self._trapping = False
         self._iter: Iterator[Any] | None = None
         self._feed: AsyncFeed | None = None
         self._exhausted = False
-        self._running: dict[Task[Any], int] = {}
+        self._running: dict[Task, int] = {}
         self._started = 0
         self._next = 0  # ordered: the index to return next
         self._ready: dict[int, Ok[Any] | Exit | _TimedOut] = {}
         self._ready_unordered: collections.deque[Ok[Any] | Exit | _TimedOut] = collections.deque()
         # Per-item deadlines, in start order: two deques rather than a tuple per item.
         self._deadline_at: collections.deque[float] = collections.deque()
-        self._deadline_of: collections.deque[Task[Any]] = collections.deque()
+        self._deadline_of: collections.deque[Task] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
-        self._timed_out: set[Task[Any]] = set()
+        self._timed_out: set[Task] = set()
         self._timeout_exit = False  # an on_timeout="exit" timeout arrived: take no more results
         # the linked task whose crash the consumer gets, and its input's position
-        self._failed: tuple[Task[Any], int] | None = None
+        self._failed: tuple[Task, int] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._results: AsyncGenerator[Ok[T] | Exit, None] | None = None
@@ -198,8 +205,8 @@ class TaskStream(Generic[T]):
         pulled = () if feed is None else feed.items
         try:
             while True:
-                if me._state is DOOMED:
-                    exc = me._exit_now(call)
+                if is_exiting(me):
+                    exc = exit_now(me, call)
                     self._name_the_item(exc)
                     raise exc
                 if pulled:  # items the feeder pulled while we waited: start them now
@@ -280,7 +287,7 @@ class TaskStream(Generic[T]):
             await self._close_input()
             return
         for task in list(self._running):
-            task._kill()
+            kill(task)
         me = current("TaskStream.aclose")
         while self._running:
             waiter = self._waiter = asyncio.get_running_loop().create_future()
@@ -300,13 +307,8 @@ class TaskStream(Generic[T]):
         me = live_caller(None, self._name, (self._timeout,))
         self._consumer = me
         self._loop = asyncio.get_running_loop()
-        self._trapping = me._exits is not None and me._exits.trapping
-        link = _StreamLink.__new__(_StreamLink)
-        link._setup(None, (), me, None)
-        link._state = RUNNING
-        link._stream = self
-        link._link(me)
-        self._link = link
+        self._trapping = is_trapping(me)
+        self._link = tether(me, self._halt)
         items = self._items
         if isinstance(items, AsyncIterable):
             self._feed = AsyncFeed(aiter(items), self._wake_consumer)
@@ -343,11 +345,8 @@ class TaskStream(Generic[T]):
     def _start_one(self, item: Any, consumer: Proc, loop: asyncio.AbstractEventLoop) -> None:
         index = self._started
         self._started = index + 1
-        if self._spawn is None:
-            task = Task._spawn(consumer, self._fn, (item,), self._runner, loop, self)
-        else:
-            task = self._spawn(consumer, self._fn, item, loop, self)
-        if task._reply is CLOSED:  # it ended already, inside spawn (an eager task factory)
+        task = self._spawn(consumer, self._fn, (item,), self._runner, loop, self)
+        if is_closed(task):  # it ended already, inside spawn (an eager task factory)
             return
         self._running[task] = index
         if self._timeout is not None and self._executor is None:  # it runs now: time it
@@ -356,18 +355,16 @@ class TaskStream(Generic[T]):
     async def _run_timed(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         """The runner of a stream task whose function runs in an executor: its clock starts
         when the executor starts the call (not while the call waits for a worker)."""
-        task: Task[Any] = live[asyncio.current_task()]  # type: ignore[index, assignment]
-        assert self._executor is not None
+        task = current_process()
+        assert self._executor is not None and isinstance(task, Monitored)
         return await self._executor.run(fn, args, lambda: self._started_in_executor(task))
 
-    def _started_in_executor(self, task: Task[Any]) -> None:
+    def _started_in_executor(self, task: Task) -> None:
         loop, timeout = self._loop, self._timeout
         if task in self._running and loop is not None and timeout is not None:
             self._start_clock(task, loop, timeout)
 
-    def _start_clock(
-        self, task: Task[Any], loop: asyncio.AbstractEventLoop, timeout: float
-    ) -> None:
+    def _start_clock(self, task: Task, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
         """`task`'s function starts running: its timeout counts from now."""
         deadline = loop.time() + timeout
         self._deadline_at.append(deadline)
@@ -375,7 +372,7 @@ class TaskStream(Generic[T]):
         if self._timer is None:
             self._timer = loop.call_at(deadline, self._on_timer)
 
-    def wake(self, task: Task[Any]) -> None:
+    def wake(self, task: Task) -> None:
         """A task of this stream ended (called from its exit path): record its result."""
         running = self._running
         index = running.pop(task, -1)
@@ -389,10 +386,7 @@ class TaskStream(Generic[T]):
             while of and of[0] not in running:
                 of.popleft()
                 at.popleft()
-        reply = task._reply
-        value = task._value
-        task._reply = CLOSED
-        task._value = None
+        taken = take(task)
         timed_out = False
         if self._timed_out and task in self._timed_out:  # rare: one set test per item
             self._timed_out.discard(task)  # also when its reply beat the kill
@@ -400,18 +394,20 @@ class TaskStream(Generic[T]):
         if self._state is _State.CLOSED or self._timeout_exit:
             # killed by aclose(), or after the timeout the stream will raise: nobody wants it
             result: Ok[Any] | Exit | _TimedOut | None = None
-        elif reply is REPLIED:
-            result = make_ok(value)
+        elif type(taken) is Ok:
+            result = taken
         elif timed_out:
             if not self._kill_on_timeout:
-                self._arrive_timeout(task._args[0], index)
+                self._arrive_timeout(args_of(task)[0], index)
                 result = None
             else:
-                result = Exit((task._args[0], "timeout") if self._zip else "timeout")
+                result = Exit((args_of(task)[0], "timeout") if self._zip else "timeout")
         else:
-            if self._linked and not self._trapping and not is_normal(value):
-                self._propagate(task, index, value)
-            result = Exit((task._args[0], value) if self._zip else value)
+            assert isinstance(taken, Exit)
+            reason = taken.reason
+            if self._linked and not self._trapping and not is_normal(reason):
+                self._propagate(task, index, reason)
+            result = Exit((args_of(task)[0], reason)) if self._zip else taken
         if result is not None:
             if self._ordered:
                 self._ready[index] = result
@@ -442,11 +438,11 @@ class TaskStream(Generic[T]):
     def _name_the_item(self, exc: TaskExit) -> None:
         """Say which item's task crashed, on the consumer's `TaskExit` for that crash."""
         failed = self._failed
-        if failed is not None and exc.detail is None and exc.sender == failed[0]._get_pid():
+        if failed is not None and exc.detail is None and exc.sender == pid_of(failed[0]):
             task, index = failed
-            exc.detail = f"the task for item {task._args[0]!r} (input #{index}) exited"
+            exc.detail = f"the task for item {args_of(task)[0]!r} (input #{index}) exited"
 
-    def _propagate(self, task: Task[Any], index: int, reason: ExitReason) -> None:
+    def _propagate(self, task: Task, index: int, reason: ExitReason) -> None:
         """A linked task crashed and the consumer does not trap exits: all die of it, as
         if sent by that task (it is what the consumer's `TaskExit` names as its sender).
 
@@ -458,15 +454,15 @@ class TaskStream(Generic[T]):
         self._link = None
         self._failed = (task, index)
         for other in list(self._running):
-            other._doom(reason, task)
-        link._unlink(self._consumer)
-        self._consumer._signal(task, reason)
+            doom(other, reason, task)
+        unlink(link, self._consumer)
+        send_exit(self._consumer, task, reason)
 
     def _halt(self, consumer: Proc, reason: ExitReason) -> None:
         """The consumer died: linked tasks die with it (not of a normal exit); nolink run on."""
         if self._linked:
             for task in list(self._running):
-                task._signal(consumer, reason)
+                send_exit(task, consumer, reason)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -486,7 +482,7 @@ class TaskStream(Generic[T]):
                 at.popleft()
                 of.popleft()
                 self._timed_out.add(task)
-                task._kill()
+                kill(task)
 
     def _end(self) -> None:
         if self._state is _State.RUNNING:
@@ -499,9 +495,8 @@ class TaskStream(Generic[T]):
         link = self._link
         if link is not None:
             self._link = None
-            if self._consumer is not None:
-                link._unlink(self._consumer)
-            link._finish("normal")
+            assert self._consumer is not None
+            release(link, self._consumer)
 
     async def _close_input(self) -> None:
         source: Any = self._iter if self._iter is not None else self._items
@@ -546,12 +541,13 @@ def build_stream(
     on_timeout: str,
     zip_input_on_exit: bool,
     executor: ExecutorArg,
-    spawn_with: Callable[[Runner | None], Spawn] | None = None,
+    spawn: Spawn,
     linked: bool = True,
     name: str = "Task.async_stream",
 ) -> TaskStream[Any]:
     """Check everything, then build the stream: plain `Task`s monitored by the stream, or
-    the tasks that ``spawn_with(runner)`` starts (a supervisor's); `linked` to the consumer."""
+    the tasks that `spawn` starts (`spawn_task` for a `Task`, or a supervisor's); `linked` to the
+    consumer."""
     _check_items(items)
     runner: Runner | None = runner_for(fn, executor)  # checks fn and executor too
     if max_concurrency is None:  # as many as the executor has workers, else Elixir's default
@@ -564,7 +560,7 @@ def build_stream(
     return TaskStream(
         items,
         fn,
-        spawn_with,
+        spawn,
         runner=runner,
         max_concurrency=max_concurrency,
         ordered=ordered,

@@ -17,10 +17,7 @@ its side effects and never reply.
 
 from __future__ import annotations
 
-import asyncio
-import enum
 import functools
-import itertools
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from typing import (
     TYPE_CHECKING,
@@ -35,19 +32,19 @@ from typing import (
     overload,
 )
 
-from ._callables import describe_fn
-from ._errors import NotOwnerError, TaskExit
-from ._executors import ExecutorArg, Runner, check_executor, runner_for
+from ._executors import ExecutorArg, check_executor, runner_for
+from ._runtime import _waiting
 from ._runtime._adopt import live_caller
-from ._runtime._calling import off_loop, running_loop
+from ._runtime._api import args_of, function_of, pid_of, spawn
+from ._runtime._calling import running_loop
 from ._runtime._pid import Pid
-from ._runtime._proc import DEAD, Proc
-from ._types import Exit, ExitReason, Ok, ShutdownTimeout, Timeout
+from ._runtime._reply import Monitored, complete, spawn_task, task_owner
+from ._stream import TaskStream, build_stream
+from ._types import Exit, Ok, ShutdownTimeout, Timeout
 from ._validate import check_fn, check_shutdown, check_timeout, hide_catch_all, keywords_for_fn
 
 if TYPE_CHECKING:
     from ._child_spec import ChildSpec
-    from ._stream import TaskStream
 
 __all__ = ["Task"]
 
@@ -55,23 +52,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 Item = TypeVar("Item")
 Ts = TypeVarTuple("Ts")
-
-
-class Reply(enum.Enum):
-    """What the owner's monitor of a task holds.
-
-    LISTENING -> REPLIED | DOWN     the task ended (a task that replied is REPLIED: reply wins)
-    REPLIED | DOWN -> CLOSED        the owner took the result (await_, yield_, ignore, shutdown)
-    LISTENING -> CLOSED             the owner stopped listening: a late reply is dropped
-    """
-
-    LISTENING = "listening"  # the owner monitors a running task; nothing has arrived
-    REPLIED = "replied"  # the reply is here, unread
-    DOWN = "down"  # the task ended without replying; its exit reason is here, unread
-    CLOSED = "closed"  # taken, or no longer listened for
-
-
-LISTENING, REPLIED, DOWN, CLOSED = Reply.LISTENING, Reply.REPLIED, Reply.DOWN, Reply.CLOSED
 
 
 class _NoPublicConstructor(type):
@@ -82,7 +62,7 @@ class _NoPublicConstructor(type):
 
 
 @final
-class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
+class Task(Monitored, Generic[T], metaclass=_NoPublicConstructor):
     """A running (or finished) task, generic in its result: ``Task[int]``.
 
     Fields, as Elixir's ``%Task{}``: `pid` (``None`` for `Task.completed`), `owner`, and the
@@ -90,92 +70,35 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     `Task.completed` and the `TaskSupervisor` functions; there is no public constructor.
     """
 
-    __slots__ = ("_arrival", "_owner", "_reply", "_value", "_waiter")
-
-    _arrival: int  # when the reply or DOWN arrived, in arrival order (set on delivery)
-    _owner: Proc
-    _reply: Reply
-    _value: Any  # the reply, or the exit reason when DOWN
-    _waiter: Any  # the owner's pending wait: an asyncio.Future, or an object with wake(task)
-
-    @classmethod
-    def _spawn(
-        cls,
-        owner: Proc,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        runner: Runner | None,
-        loop: asyncio.AbstractEventLoop,
-        waiter: Any = None,
-        link: bool = False,
-        parent: Proc | None = None,
-    ) -> Task[Any]:
-        """Start `fn(*args)` as a task monitored by `owner`, and linked to it if `link`.
-
-        `parent` is the spawner when it is not the owner (a supervisor).
-        """
-        task: Task[Any] = cls.__new__(cls)
-        task._owner = owner
-        task._reply = LISTENING
-        task._value = None
-        task._waiter = waiter
-        task._setup(fn, args, owner, runner, loop, owner if link else None, parent)
-        return task
-
-    def _deliver(self, reason: ExitReason, replied: bool, value: Any) -> None:
-        if self._reply is not LISTENING:
-            return  # the owner stopped listening: the late reply is dropped
-        if replied:
-            self._reply = REPLIED
-            self._value = value
-        else:
-            self._reply = DOWN
-            self._value = reason
-        waiter = self._waiter
-        if waiter is None:  # nobody waits: the result may wait unread, so note its arrival
-            self._arrival = next(_arrivals)
-        else:
-            self._waiter = None
-            if isinstance(waiter, asyncio.Future):
-                if not waiter.done():
-                    waiter.set_result(None)
-            else:
-                waiter.wake(self)
+    __slots__ = ()
 
     # -- fields ---------------------------------------------------------------------------
 
     @property
     def pid(self) -> Pid | None:
         """The task's process, or ``None`` for a task made by `Task.completed`."""
-        return None if self._fn is None else self._get_pid()
+        return None if function_of(self) is None else pid_of(self)
 
     @property
     def owner(self) -> Pid:
         """The process that may await, yield, ignore or shut down this task."""
-        return self._owner._get_pid()
+        return pid_of(task_owner(self))
 
     @property
     def fn(self) -> Callable[..., Any] | None:
         """The function the task runs (``None`` for `Task.completed`)."""
-        return self._fn
+        return function_of(self)
 
     @property
     def mfa(self) -> tuple[str, str, int]:
         """``(module, qualname, arity)`` of what the task runs, for reflection (Elixir's mfa)."""
-        if self._fn is None:
+        fn = function_of(self)
+        if fn is None:
             return ("taskvisor", "Task.completed", 1)
-        fn = getattr(self._fn, "func", self._fn)  # functools.partial
+        fn = getattr(fn, "func", fn)  # functools.partial
         module = getattr(fn, "__module__", None) or ""
         qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
-        return (module, qualname, len(self._args))
-
-    def _describe(self) -> str:
-        """What the task is, without its changing state (for error messages)."""
-        fn = "completed" if self._fn is None else describe_fn(self._fn)
-        return f"Task(pid={self.pid!r}, owner={self.owner!r}, fn={fn})"
-
-    def __repr__(self) -> str:
-        return f"{self._describe()[:-1]}, state={self._state.value}, reply={self._reply.value})"
+        return (module, qualname, len(args_of(self)))
 
     # -- starting -------------------------------------------------------------------------
 
@@ -227,7 +150,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         runner = runner_for(fn, executor)
         loop = running_loop("Task.async_")
         owner = live_caller(loop, "Task.async_", args, (fn,))
-        return Task._spawn(owner, fn, args, runner, loop, None, True)
+        return spawn_task(Task, owner, fn, args, runner, loop, None, True)
 
     @staticmethod
     @hide_catch_all
@@ -294,17 +217,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         Cancellation: there is nothing to cancel.
         """
-        owner = live_caller(None, "Task.completed", (value,))
-        task: Task[R] = Task.__new__(Task)
-        task._setup(None, (), owner, None)
-        task._state = DEAD
-        task._reason = "normal"
-        task._owner = owner
-        task._reply = REPLIED
-        task._value = value
-        task._waiter = None
-        task._arrival = next(_arrivals)
-        return task
+        return complete(Task, value)
 
     @staticmethod
     @hide_catch_all
@@ -357,23 +270,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         stops the task. A linked task's crash interrupts this call with `TaskExit(reason)`;
         an outside cancel of the caller passes through as `CancelledError`.
         """
-        from ._waiting import wait_one
-
-        timeout = check_timeout(timeout)
-        call = ("Task.await_", (task, timeout))
-        me = _owner_of(task, call)
-        reply = task._reply
-        if reply is LISTENING and timeout != 0:
-            await wait_one(me, task, timeout, call)
-            reply = task._reply
-        value = task._value
-        task._reply = CLOSED
-        task._value = None
-        if reply is REPLIED:
-            return value  # type: ignore[no-any-return]
-        if reply is DOWN:
-            raise TaskExit(value, call) from _cause(value)
-        raise TaskExit("timeout", call)
+        return await _waiting.await_one(task, check_timeout(timeout))  # type: ignore[no-any-return]
 
     @staticmethod
     async def await_many(tasks: Iterable[Task[R]], timeout: Timeout = 5.0) -> list[R]:
@@ -394,9 +291,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Cancellation: as for `await_`; on a failure or a timeout every task still pending is
         no longer listened for, and none is stopped by this call.
         """
-        from ._waiting import await_many
-
-        return await await_many(_task_list(tasks), check_timeout(timeout))
+        return await _waiting.await_many(_task_list(tasks), check_timeout(timeout))
 
     @staticmethod
     async def yield_(task: Task[R], timeout: Timeout = 5.0) -> Ok[R] | Exit | None:
@@ -416,14 +311,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Cancellation: the task is never stopped by this call. A linked task's crash still
         interrupts the caller (unless it traps exits, when you get `Exit(reason)`).
         """
-        from ._waiting import wait_one
-
-        timeout = check_timeout(timeout)
-        call = ("Task.yield_", (task, timeout))
-        me = _owner_of(task, call)
-        if task._reply is LISTENING and timeout != 0:
-            await wait_one(me, task, timeout, call)
-        return _take(task)
+        return await _waiting.yield_one(task, check_timeout(timeout))
 
     @staticmethod
     async def yield_many(
@@ -449,9 +337,9 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
 
         Cancellation: as for `yield_`.
         """
-        from ._waiting import yield_many
-
-        return await yield_many(_task_list(tasks), check_timeout(timeout), limit, on_timeout)
+        return await _waiting.yield_many(  # type: ignore[return-value]
+            _task_list(tasks), check_timeout(timeout), limit, on_timeout
+        )
 
     @staticmethod
     def ignore(task: Task[R]) -> Ok[R] | Exit | None:
@@ -469,12 +357,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         Cancellation: the task is not stopped; once ignored, its crash no longer touches the
         caller.
         """
-        _owner_of(task, ("Task.ignore", (task,)))
-        if task._reply is LISTENING:  # unlink and stop listening: a late reply is dropped
-            task._unlink(task._owner)
-            task._reply = CLOSED
-            return None
-        return _take(task)
+        return _waiting.ignore(task)
 
     @staticmethod
     async def shutdown(task: Task[R], timeout: ShutdownTimeout = 5.0) -> Ok[R] | Exit | None:
@@ -501,9 +384,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         timeout, then abandoned with a warning (``Exit("killed")``) and runs on; in a worker
         process (``executor="process"``) it is interrupted, then its worker is SIGKILLed.
         """
-        from ._waiting import shutdown
-
-        return await shutdown(task, check_shutdown(timeout, "timeout"))
+        return await _waiting.shutdown(task, check_shutdown(timeout, "timeout"))
 
     @overload
     @staticmethod
@@ -572,8 +453,6 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         """
         if kwargs:
             raise keywords_for_fn("Task.async_stream", fn, kwargs, "items, ")
-        from ._stream import build_stream
-
         return build_stream(
             items,
             fn,
@@ -583,6 +462,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
             on_timeout=on_timeout,
             zip_input_on_exit=zip_input_on_exit,
             executor=executor,
+            spawn=functools.partial(spawn_task, Task),
         )
 
 
@@ -591,59 +471,10 @@ def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: ExecutorArg,
     name = "Task.start_link" if link else "Task.start"
     loop = running_loop(name)
     caller = live_caller(loop, name, args, (fn,))
-    proc = Proc.__new__(Proc)
-    proc._setup(fn, args, caller, runner, loop, caller if link else None)
-    return proc._get_pid()
-
-
-def _owner_of(task: Any, call: tuple[str, tuple[Any, ...]]) -> Proc:
-    """The caller, once it is known to own `task` and to be alive (Elixir checks first)."""
-    if type(task) is not Task:
-        raise TypeError(f"task must be a Task, got {task!r}")
-    loop = running_loop(call[0])
-    me = live_caller(loop, call[0], call[1])
-    if task._owner is not me:
-        owner_task = task._owner._aio
-        if owner_task is not None and owner_task.get_loop() is not loop:
-            raise off_loop(call[0], task)
-        raise NotOwnerError(
-            f"task {task!r} must be queried from the owner but was queried from {me._get_pid()!r}"
-        )
-    return me
-
-
-_arrivals = itertools.count()
-
-
-def next_arrival() -> int:
-    return next(_arrivals)
-
-
-def arrival_order(task: Task[Any]) -> int:
-    """Sort key: the order in which ended tasks' replies or DOWNs arrived (Elixir's mailbox).
-
-    A result delivered to a waiting owner is not stamped (it is taken at once); if that
-    owner was cancelled before taking it, it counts as the earliest.
-    """
-    return getattr(task, "_arrival", -1)
+    return pid_of(spawn(fn, args, caller, runner, loop, caller if link else None))
 
 
 def _task_list(tasks: Any) -> list[Task[Any]]:
     if isinstance(tasks, Task) or not isinstance(tasks, Iterable):
         raise TypeError(f"tasks must be an iterable of Task, got {tasks!r}")
     return list(tasks)
-
-
-def _take(task: Task[R]) -> Ok[R] | Exit | None:
-    """Take a task's result if one has arrived; the task is then no longer listened for."""
-    reply = task._reply
-    if reply is LISTENING or reply is CLOSED:
-        return None
-    value = task._value
-    task._reply = CLOSED
-    task._value = None
-    return Ok(value) if reply is REPLIED else Exit(value)
-
-
-def _cause(reason: ExitReason) -> BaseException | None:
-    return reason if isinstance(reason, BaseException) else None

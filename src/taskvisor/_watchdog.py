@@ -30,8 +30,8 @@ from types import CodeType, FrameType, TracebackType
 from typing import Any
 
 from ._callables import describe_fn
-from ._reports import logger
-from ._runtime import _pid, _proc
+from ._runtime._api import PID_DRAWING_CODE, describe, function_of, pid_of, process_of
+from ._runtime._reports import logger
 
 __all__ = ["LoopWatchdog"]
 
@@ -40,7 +40,7 @@ _ADVICE = 'run blocking code with executor="thread" or CPU-bound code with execu
 _STEP_CODE = asyncio.events.Handle._run.__code__
 """Every loop step (a task's step or a callback) runs inside one call of ``Handle._run``."""
 
-_DRAWING_PID: frozenset[CodeType] = frozenset({_proc.Proc._get_pid.__code__, _pid.draw.__code__})
+_DRAWING_PID: frozenset[CodeType] = PID_DRAWING_CODE
 """While the loop's thread is inside these, naming a process (which may draw its pid) waits."""
 
 
@@ -273,16 +273,17 @@ def _report(sample: _Sample, blocked_for: float) -> tuple[str, dict[str, Any]] |
 def _describe(sample: _Sample) -> tuple[str, dict[str, Any]]:
     """Name the step: the taskvisor process, the plain asyncio task, or the callback."""
     task, step, frame = sample
-    proc = _proc.live.get(task) if task is not None else None
-    task_pid = proc._get_pid() if proc is not None else None
-    if proc is not None and proc._fn is not None:
+    proc = process_of(task) if task is not None else None
+    task_pid = pid_of(proc) if proc is not None else None
+    fn = function_of(proc) if proc is not None else None
+    if proc is not None and fn is not None:
         # the process's own repr, not a subclass's (a Task's would name its owner and reply)
-        name, function = _proc.Proc.__repr__(proc), describe_fn(proc._fn)
+        name, function = describe(proc), describe_fn(fn)
     elif task is not None:
         function = _code_name(getattr(task.get_coro(), "cr_frame", None))
         name = f"asyncio task {task.get_name()!r} (coroutine {function})"
         if proc is not None:  # a plain task adopted as a process
-            name = f"{_proc.Proc.__repr__(proc)}, {name},"
+            name = f"{describe(proc)}, {name},"
     else:  # a callback: its function is the frame that Handle._run called
         entry = frame
         while entry is not None and entry.f_back is not step:

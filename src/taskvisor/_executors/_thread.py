@@ -29,8 +29,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .._callables import await_if_awaitable, describe_fn
-from .._reports import log_event
-from .._runtime._proc import live
+from .._runtime._api import process_of
+from .._runtime._reports import log_event
 from .._validate import check_positive_int
 from ._base import Executor
 from ._loop import is_coroutine_function
@@ -72,6 +72,7 @@ class _ThreadCall:
         "_fn",
         "_inner",
         "_pool",
+        "_task",
         "future",
         "loop",
         "started",
@@ -84,6 +85,7 @@ class _ThreadCall:
         self._args = args
         self._context = contextvars.copy_context()
         self._inner = _InnerLoop(fn, args) if is_coroutine_function(fn) else None
+        self._task = asyncio.current_task()  # who it runs for, to name in a warning
         self.loop = asyncio.get_running_loop()
         self.future: asyncio.Future[Any] = self.loop.create_future()
         self.started: asyncio.Future[None] | None = None  # set when it has to wait in the queue
@@ -97,7 +99,7 @@ class _ThreadCall:
 
     def kill(self) -> None:
         if not self._pool.drop(self) and self._pool.abandon(self):
-            _log_abandoned(self._fn)
+            _log_abandoned(self._fn, self._task)
         self.future.cancel()  # the late result, or error, is dropped
 
     # -- in its worker thread ----------------------------------------------------------------
@@ -353,9 +355,8 @@ def _deliver(loop: asyncio.AbstractEventLoop, method: Callable[..., object], *ar
         loop.call_soon_threadsafe(method, *args)
 
 
-def _log_abandoned(fn: Callable[..., Any]) -> None:
-    task = asyncio.current_task()
-    who = live.get(task) if task is not None else None
+def _log_abandoned(fn: Callable[..., Any], task: asyncio.Task[Any] | None) -> None:
+    who = None if task is None else process_of(task)
     name = repr(who) if who is not None else describe_fn(fn)
     log_event(
         who,

@@ -12,9 +12,9 @@ import sys
 from typing import Any
 
 from .._errors import TaskExit
-from .._reports import log_event
 from ._calling import outside_task, running_loop
 from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, Proc, live
+from ._reports import log_event
 
 __all__ = ["Adopted", "current", "live_caller"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import collections
 
-from .._reports import log_event
 from .._types import ExitReason
 from ._pid import Pid, lookup
+from ._reports import log_event
 
 __all__ = ["EXIT_QUEUE_LIMIT", "ExitInbox"]
 
@@ -51,3 +51,6 @@ class ExitInbox:
         """A future resolved by the next `put`."""
         self._waiter = asyncio.get_running_loop().create_future()
         return self._waiter
+
+    def stop_waiting(self) -> None:
+        self._waiter = None

@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .._callables import describe_fn
 from .._errors import TaskExit
 from .._reasons import is_normal, is_quiet
-from .._reports import log_event, report_crash
 from .._types import ExitReason
 from . import _pid
 from ._pid import Pid
+from ._reports import log_event, report_crash
 
 if TYPE_CHECKING:
+    from ._executing import Call
     from ._exits import ExitInbox
 
 __all__ = ["KILL_GRACE", "Proc", "State", "live"]
@@ -47,6 +48,7 @@ class State(enum.Enum):
     SPAWNED -> RUNNING -> DEAD      the function returned or raised
     SPAWNED -> DOOMED -> DEAD       a signal came before the function started: it never runs
     RUNNING -> DOOMED -> DEAD       a signal came while it ran: it unwinds from a cancel
+    DOOMED -> DOOMED                a kill overrides the reason of a polite signal
     """
 
     SPAWNED = "spawned"  # its asyncio task exists; its function has not started
@@ -72,6 +74,7 @@ class Proc:
     __slots__ = (
         "_aio",
         "_args",
+        "_call",
         "_caller",
         "_cancels",
         "_exits",
@@ -91,6 +94,7 @@ class Proc:
 
     _aio: asyncio.Task[None] | None
     _args: tuple[Any, ...]
+    _call: Call | None  # the executor call it awaits right now (see `_executing`)
     _caller: Proc | None  # who started it: the head of Process.callers()
     _cancels: int  # cancels taskvisor requested and the process has not given back
     _exits: ExitInbox | None  # trap_exit flag and its queue, made on first use
@@ -122,6 +126,7 @@ class Proc:
         """
         self._aio = None
         self._args = args
+        self._call = None
         self._caller = caller
         self._cancels = 0
         self._exits = None
@@ -157,6 +162,8 @@ class Proc:
         if self._state is DOOMED:  # a signal came before we started: the function never runs
             self._finish(self._reason)
             return
+        if self._state is not SPAWNED:
+            raise _bad_transition(self, RUNNING)
         self._state = RUNNING
         try:
             if self._runner is None:
@@ -207,6 +214,8 @@ class Proc:
         crash: BaseException | None = None,
     ) -> None:
         """RUNNING|DOOMED|SPAWNED -> DEAD: fix the reason, then tell everyone who listens."""
+        if self._state is DEAD:
+            raise _bad_transition(self, DEAD)
         self._state = DEAD
         self._reason = reason
         if self._aio is not None:
@@ -247,16 +256,24 @@ class Proc:
 
     def _doom(self, reason: ExitReason, source: Proc | None = None) -> None:
         """Seal the process's fate with `reason` (sent by `source`), then interrupt it at its
-        next await."""
+        next await, or, while it awaits an executor call, ask that call to stop."""
         state = self._state
         if state is RUNNING:
             self._seal(reason, source)
-            self._interrupt()
+            call = self._call
+            if call is None:
+                self._interrupt()
+            else:
+                call.stop()  # it dies of its sealed reason when the call ends
         elif state is SPAWNED:  # never cancel an unstarted coroutine: it could not see why
             self._seal(reason, source)
         # DOOMED: the first reason stands; DEAD: too late.
 
     def _seal(self, reason: ExitReason, source: Proc | None) -> None:
+        """SPAWNED|RUNNING -> DOOMED (or DOOMED -> DOOMED for a kill): the reason is fixed,
+        whatever the process does next."""
+        if self._state is DEAD:
+            raise _bad_transition(self, DOOMED)
         self._state = DOOMED
         self._reason = reason
         self._sender = None if source is None else source._get_pid()
@@ -302,6 +319,10 @@ class Proc:
         aio = self._aio
         if aio is None or state is SPAWNED:
             return  # _main sees DOOMED when it starts and never runs the function
+        call = self._call
+        if call is not None:
+            self._call = None
+            call.kill()
         self._interrupt()
         aio.get_loop().call_later(KILL_GRACE, self._close)
 
@@ -425,6 +446,10 @@ class Proc:
     def __repr__(self) -> str:
         fn = "" if self._fn is None else f" {describe_fn(self._fn)}"
         return f"<process {self._get_pid()!r}{fn} {self._state.value}>"
+
+
+def _bad_transition(proc: Proc, to: State) -> RuntimeError:
+    return RuntimeError(f"taskvisor bug: {proc!r} cannot go from {proc._state.value} to {to.value}")
 
 
 def _silence(aio: asyncio.Task[None]) -> None:

@@ -25,10 +25,11 @@ from .._errors import TaskExit
 from .._executors import default_thread_pool
 from .._process import Process
 from .._reasons import is_quiet
-from .._reports import logger
 from .._runtime._adopt import current
+from .._runtime._api import is_alive, kill, pid_of, send_exit
 from .._runtime._pid import lookup
-from .._runtime._proc import DEAD, Proc
+from .._runtime._proc import Proc
+from .._runtime._reports import logger
 from .._runtime._stopping import stop as stop_process
 from .._task import Task
 from .._types import ShutdownTimeout
@@ -136,14 +137,14 @@ async def _supervise(
             if source is None and isinstance(reason, tuple) and reason[0] == "signal":
                 logger.info("the application got %s and stops", reason[1])
                 break
-            if main_proc is not None and source == main_proc._get_pid():
+            if main_proc is not None and source == pid_of(main_proc):
                 code = 0 if is_quiet(reason) else EXIT_MAIN_CRASHED
                 break
             if source == tree.pid:
                 logger.error("the application's tree died (%r) and the application stops", reason)
                 code = EXIT_TREE_DIED
                 break
-        if main_proc is not None and main_proc._state is not DEAD:
+        if main_proc is not None and is_alive(main_proc):
             await stop_process(me, main_proc, main_shutdown, ("run_application", ()))
         await tree.stop("shutdown")
     finally:
@@ -162,10 +163,10 @@ def _install_signals(me: Proc, tree: Supervisor) -> list[signal.Signals]:
     def on_signal(sig: signal.Signals) -> None:
         received.append(sig.name)
         if len(received) == 1:
-            me._signal(None, ("signal", sig.name))
+            send_exit(me, None, ("signal", sig.name))
         else:
             logger.warning("second signal (%s): killing the application's tree now", sig.name)
-            tree._kill()
+            kill(tree)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)

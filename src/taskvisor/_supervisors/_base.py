@@ -19,11 +19,27 @@ from typing import Any, Self, TypeVar
 from .._callables import describe_fn
 from .._errors import TaskExit
 from .._reasons import is_normal, is_shutdown
-from .._reports import log_event, logger
 from .._runtime._adopt import current, live_caller
+from .._runtime._api import (
+    caller_of,
+    exit_now,
+    is_alive,
+    is_exiting,
+    is_running,
+    kill,
+    pid_of,
+    reason_of,
+    seal,
+    start,
+    state_of,
+    unlink,
+    watch,
+)
 from .._runtime._calling import check_on_loop, running_loop
-from .._runtime._proc import DEAD, DOOMED, RUNNING, SPAWNED, Proc
+from .._runtime._proc import Proc
+from .._runtime._reports import log_event, logger
 from .._runtime._stopping import begin_stop
+from .._runtime._supervising import Supervising, ask_stop
 from .._runtime._suspend import suspend, wake
 from .._types import ExitReason, ShutdownTimeout
 from ._intensity import RestartIntensity
@@ -65,7 +81,7 @@ def restarts(restart: str, reason: ExitReason) -> bool:
     return not (is_normal(reason) or is_shutdown(reason))
 
 
-class SupervisorProcess(Proc):
+class SupervisorProcess(Supervising):
     """The process record shared by `TaskSupervisor` and `Supervisor`."""
 
     __slots__ = ("_intensity", "_loop", "_name", "_stop_asked", "_up")
@@ -110,7 +126,7 @@ class SupervisorProcess(Proc):
         self._loop = loop
         self._up = loop.create_future()
         self._stop_asked = loop.create_future()
-        self._setup(self._serve, (), caller, None, loop, caller if link else None)
+        start(self, self._serve, (), caller, loop, caller if link else None)
         await suspend(caller, self._up, call)
 
     async def _serve(self) -> None:
@@ -118,16 +134,16 @@ class SupervisorProcess(Proc):
         try:
             failure = await self._init()
             if failure is not None:  # start_link raises it: the caller need not die of it too
-                if self._caller is not None:
-                    self._unlink(self._caller)
-                self._state = DOOMED
-                self._reason = failure
+                caller = caller_of(self)
+                if caller is not None:
+                    unlink(self, caller)
+                seal(self, failure)
         finally:
             if not self._up.done():
                 if failure is None:
                     self._up.set_result(None)
                 else:
-                    reason = self._reason if self._state is DOOMED else failure
+                    reason = reason_of(self) if is_exiting(self) else failure
                     self._up.set_exception(
                         TaskExit(reason, (f"{type(self).__name__}.start_link", ()))
                     )
@@ -147,7 +163,7 @@ class SupervisorProcess(Proc):
         if self._loop is None:
             raise self._not_started()
         check_on_loop(self._loop, call[0], self)
-        if self._state is not RUNNING:
+        if not is_running(self):
             raise TaskExit("noproc", call)
         return self
 
@@ -160,45 +176,28 @@ class SupervisorProcess(Proc):
         """The supervisor's process id."""
         if self._loop is None:
             raise self._not_started()
-        return self._get_pid()
+        return pid_of(self)
 
     @property
     def name(self) -> Hashable | None:
         """The name it is registered under, or None."""
         return self._name
 
-    # -- signals: a supervisor traps exits -------------------------------------------------
+    # -- exits: a supervisor traps them (see `Supervising`) ----------------------------------
 
-    def _on_linked_exit(self, source: Proc, reason: ExitReason) -> None:
-        self._remove_link(source)
+    def _linked_exited(self, source: Proc, reason: ExitReason) -> None:
         if self._is_child(source):
             self._child_exited(source, reason)
-        elif source is self._caller or not is_normal(reason):
-            self._ask_stop(reason)  # the parent exited (any reason), or a linked crash
+        elif source is caller_of(self) or not is_normal(reason):
+            ask_stop(self, reason)  # the parent exited (any reason), or a linked crash
 
-    def _signal(self, source: Proc | None, reason: ExitReason) -> None:
-        # As OTP: an exit from the parent stops a supervisor whatever the reason, even
-        # "normal" (``Process.exit(sup, "normal")`` from the process that started it).
-        if source is self._caller or not is_normal(reason):
-            self._ask_stop(reason)
-
-    def _doom(self, reason: ExitReason, source: Proc | None = None) -> None:
-        self._ask_stop(reason)
-
-    def _ask_stop(self, reason: ExitReason) -> None:
-        """Fix the exit reason and wake the supervisor's task to stop its children."""
-        state = self._state
-        if state is not RUNNING and state is not SPAWNED:
-            return
-        self._state = DOOMED
-        self._reason = reason
+    def _on_stop(self) -> None:
         if not self._stop_asked.done():
             self._stop_asked.set_result(None)
 
-    def _finish(self, reason: ExitReason, **kwargs: Any) -> None:
+    def _on_end(self) -> None:
         if self._name is not None:
             unregister(self._name, self)
-        super()._finish(reason, **kwargs)
 
     def _too_many_restarts(self) -> bool:
         """Count a restart now; past the limit, log it and stop with ``"shutdown"``."""
@@ -209,9 +208,9 @@ class SupervisorProcess(Proc):
             "%r reached its maximum restart intensity (%r) and shuts down",
             self,
             self._intensity,
-            extra={"supervisor": self._get_pid(), "reason": "reached_max_restart_intensity"},
+            extra={"supervisor": pid_of(self), "reason": "reached_max_restart_intensity"},
         )
-        self._ask_stop("shutdown")
+        ask_stop(self, "shutdown")
         return True
 
     # -- stopping -------------------------------------------------------------------------
@@ -237,30 +236,30 @@ class SupervisorProcess(Proc):
                 "killed_children",
                 f"{self!r} had to kill {len(killed)} child(ren) that did not stop within "
                 f"their shutdown time: {', '.join(map(repr, killed))}",
-                children=[child._get_pid() for child in killed],
+                children=[pid_of(child) for child in killed],
             )
 
     def _stop_one(self, child: Proc, killed: list[Proc]) -> asyncio.TimerHandle | None:
         """`begin_stop` as the supervisor, noting the children its timer had to kill."""
 
-        def kill() -> None:
-            if child._state is not DEAD:
+        def kill_late() -> None:
+            if is_alive(child):
                 killed.append(child)
-                child._kill(self)
+                kill(child, self)
 
-        return begin_stop(child, self, self._shutdown_of(child), kill)
+        return begin_stop(child, self, self._shutdown_of(child), kill_late)
 
     def __repr__(self) -> str:
         kind = type(self).__name__
         if self._loop is None:
             return f"<{kind} name={self._name!r} not started>"
         name = "" if self._name is None else f" name={self._name!r}"
-        return f"<{kind} {self._get_pid()!r}{name} {self._state.value}>"
+        return f"<{kind} {pid_of(self)!r}{name} {state_of(self)}>"
 
 
 async def _until_dead(procs: Iterable[Proc]) -> None:
     """Wait until every process in `procs` is dead."""
-    pending = [p for p in procs if p._state is not DEAD]
+    pending = [p for p in procs if is_alive(p)]
     if not pending:
         return
     done = asyncio.get_running_loop().create_future()
@@ -273,7 +272,7 @@ async def _until_dead(procs: Iterable[Proc]) -> None:
             done.set_result(None)
 
     for proc in pending:
-        proc._watch(on_death)
+        watch(proc, on_death)
     await done
 
 
@@ -293,16 +292,16 @@ async def stop_supervisor(
     me = current(call[0])
     if sup._loop is not None:
         check_on_loop(sup._loop, call[0], sup)
-    doomed = me._state is DOOMED
+    doomed = is_exiting(me)
     if doomed:
         if not leaving:
-            raise me._exit_now(call)
-        reason = me._reason
-    if sup._state is DEAD or sup._loop is None:
+            raise exit_now(me, call)
+        reason = reason_of(me)
+    if not is_alive(sup) or sup._loop is None:
         return
     died = sup._loop.create_future()
-    sup._watch(lambda _: wake(died))
-    sup._ask_stop(reason)
+    watch(sup, lambda _: wake(died))
+    ask_stop(sup, reason)
     if doomed:
         await died  # a cleanup on the way out: the caller's exit goes on after it
     else:
@@ -315,7 +314,7 @@ def alive(sup_or_name: object, kind: type[S], call: tuple[str, tuple[Any, ...]])
     if sup._loop is None:
         raise sup._not_started()
     check_on_loop(sup._loop, call[0], sup)
-    if sup._state is DEAD:
+    if not is_alive(sup):
         raise TaskExit("noproc", call)
     return sup
 

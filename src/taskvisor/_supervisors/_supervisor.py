@@ -19,8 +19,9 @@ from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Literal, Protocol, final, runtime_checkable
 
 from .._child_spec import ChildInfo, ChildSpec
+from .._runtime._api import is_exiting, link, pid_of, start
 from .._runtime._pid import Pid, lookup
-from .._runtime._proc import DOOMED, Proc
+from .._runtime._proc import Proc
 from .._types import ExitReason, ShutdownTimeout
 from .._validate import check_choice
 from ._base import SupervisorProcess, alive, check_name, restarts, stop_supervisor
@@ -114,7 +115,7 @@ class Supervisor(SupervisorProcess):
     ) -> None:
         check_choice(strategy, "strategy", ("one_for_one", "one_for_all", "rest_for_one"))
         restarts, seconds = check_intensity(max_restarts, max_seconds)
-        self._setup(None, (), None, None)
+        start(self, None, (), None, None)
         self._name = check_name(name)
         self._loop = None
         self._intensity = RestartIntensity(restarts, seconds)
@@ -188,7 +189,7 @@ class Supervisor(SupervisorProcess):
         return [
             ChildInfo(
                 s.id,
-                procs[s.id]._get_pid() if s.id in procs else None,
+                pid_of(procs[s.id]) if s.id in procs else None,
                 s.type,
                 [s.start[0]],
             )
@@ -245,14 +246,14 @@ class Supervisor(SupervisorProcess):
         if proc is None:  # it died already: an exit like any other
             self._events.append((spec, "noproc"))
             return None
-        self._link(proc)
+        link(self, proc)
         self._procs[spec.id] = proc
         return None
 
     async def _run(self) -> None:
         loop = self._loop
         assert loop is not None
-        while self._state is not DOOMED:
+        while not is_exiting(self):
             if not self._events:
                 self._wakeup = loop.create_future()
                 await self._wakeup
@@ -296,8 +297,8 @@ class Supervisor(SupervisorProcess):
     def _running_in_reverse(self) -> list[Proc]:
         return [self._procs[s.id] for s in reversed(self._specs) if s.id in self._procs]
 
-    def _ask_stop(self, reason: ExitReason) -> None:
-        super()._ask_stop(reason)
+    def _on_stop(self) -> None:
+        super()._on_stop()
         self._wake()
 
     def _wake(self) -> None:
@@ -322,7 +323,7 @@ class Supervisor(SupervisorProcess):
         spec = self._spec_of(child)
         assert spec is not None
         del self._procs[spec.id]
-        if self._state is DOOMED or child in self._stopping:
+        if is_exiting(self) or child in self._stopping:
             return
         self._events.append((spec, reason))
         self._wake()

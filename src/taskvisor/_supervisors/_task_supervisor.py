@@ -22,10 +22,26 @@ from .._child_spec import ChildInfo, ChildSpec, Restart
 from .._errors import MaxChildrenError
 from .._executors import ExecutorArg, Runner, check_executor, runner_for
 from .._runtime._adopt import live_caller
+from .._runtime._api import (
+    function_of,
+    is_alive,
+    is_exiting,
+    is_running,
+    parent_of,
+    pid_of,
+    reason_of,
+    respawn,
+    spawn,
+    start,
+)
+from .._runtime._api import (
+    link as link_to,
+)
 from .._runtime._pid import Pid, lookup
-from .._runtime._proc import DEAD, DOOMED, RUNNING, Proc
+from .._runtime._proc import Proc
+from .._runtime._reply import spawn_task
 from .._runtime._stopping import stop as stop_process
-from .._stream import Spawn, TaskStream, build_stream
+from .._stream import TaskStream, build_stream
 from .._task import Task
 from .._types import ExitReason, ShutdownTimeout, Timeout
 from .._validate import check_choice, check_shutdown, hide_catch_all, keywords_for_fn
@@ -113,7 +129,7 @@ class TaskSupervisor(SupervisorProcess):
     ) -> None:
         _check_max_children(max_children)
         restarts, seconds = check_intensity(max_restarts, max_seconds)
-        self._setup(None, (), None, None)
+        start(self, None, (), None, None)
         self._name = check_name(name)
         self._loop = None
         self._intensity = RestartIntensity(restarts, seconds)
@@ -241,10 +257,10 @@ class TaskSupervisor(SupervisorProcess):
         kind = _child(restart, shutdown)
         runner = runner_for(fn, sup._executor if executor is None else executor)
         caller = sup._caller_for("TaskSupervisor.start_child", fn, args, _MAX_CHILDREN)
-        child = Proc.__new__(Proc)
-        child._setup(fn, args, caller, runner, sup._loop, sup, sup)
+        assert sup._loop is not None
+        child = spawn(fn, args, caller, runner, sup._loop, sup, sup)
         sup._adopt(child, kind)
-        return child._get_pid()
+        return pid_of(child)
 
     @overload
     def async_(
@@ -472,7 +488,7 @@ class TaskSupervisor(SupervisorProcess):
         Cancellation: not a wait; nothing to cancel.
         """
         sup = alive(self, TaskSupervisor, ("TaskSupervisor.children", (self,)))
-        return [child._get_pid() for child in sup._children]
+        return [pid_of(child) for child in sup._children]
 
     def count_children(self: TaskSupervisor | Hashable) -> dict[str, int]:
         """``{"specs": n, "active": n, "supervisors": 0, "workers": n}``, as Elixir's.
@@ -499,7 +515,7 @@ class TaskSupervisor(SupervisorProcess):
         Cancellation: not a wait; nothing to cancel.
         """
         sup = alive(self, TaskSupervisor, ("TaskSupervisor.which_children", (self,)))
-        return [ChildInfo(None, c._get_pid(), "worker", [c._fn]) for c in sup._children]
+        return [ChildInfo(None, pid_of(c), "worker", [function_of(c)]) for c in sup._children]
 
     async def terminate_child(self: TaskSupervisor | Hashable, pid: Pid) -> None:
         """Stop child `pid` as its shutdown says and wait until it is dead; it is not restarted.
@@ -531,44 +547,39 @@ class TaskSupervisor(SupervisorProcess):
     def _caller_for(self, name: str, fn: Any, args: tuple[Any, ...], full: str) -> Proc:
         """The calling process, once the supervisor is known to take one more child."""
         loop = self._loop
-        if _get_running_loop() is not loop or self._state is not RUNNING:
+        if _get_running_loop() is not loop or not is_running(self):
             self._live((name, (self, fn, *args)))  # raises: not started, off the loop, "noproc"
         assert loop is not None
         caller = live_caller(loop, name, args, (self, fn))
         limit = self._max_children
         if limit is not None and len(self._children) >= limit:
             named = "" if self._name is None else f" {self._name!r}"
-            who = f"TaskSupervisor{named} {self._get_pid()!r} is at its max_children={limit}: "
-            raise MaxChildrenError(who + full, self._get_pid(), limit)
+            who = f"TaskSupervisor{named} {pid_of(self)!r} is at its max_children={limit}: "
+            raise MaxChildrenError(who + full, pid_of(self), limit)
         return caller
 
     def _adopt(self, child: Proc, kind: Child) -> None:
         """Count a just-spawned child (or, if it already ended inside spawn, its exit)."""
-        if child._state is not DEAD:
+        if is_alive(child):
             self._children[child] = kind
         else:  # ended inside spawn (an eager task factory): restart it
             assert self._loop is not None  # later, or a child that never awaits would recurse
-            self._loop.call_soon(self._after_exit, child, child._reason, kind)
+            self._loop.call_soon(self._after_exit, child, reason_of(child), kind)
 
     async def _run(self) -> None:
         await self._stop_asked
         await self._stop_children(list(self._children), concurrently=True)
 
     def _is_child(self, proc: Proc) -> bool:
-        return proc._parent is self
+        return parent_of(proc) is self
 
-    def _on_linked_exit(self, source: Proc, reason: ExitReason) -> None:
-        # The hot path of every child's exit, flattened: one dict pop, one set discard.
+    def _linked_exited(self, source: Proc, reason: ExitReason) -> None:
+        # The hot path of every child's exit (its link already cut): one dict pop.
         kind = self._children.pop(source, None)
         if kind is None:  # not a running child: the parent, a linked process, a terminated one
-            SupervisorProcess._on_linked_exit(self, source, reason)
+            SupervisorProcess._linked_exited(self, source, reason)
             return
-        links = self._links
-        if type(links) is set:
-            links.discard(source)
-        elif links is source:
-            self._links = None
-        if kind[0] != "temporary" and self._state is not DOOMED:
+        if kind[0] != "temporary" and not is_exiting(self):
             self._after_exit(source, reason, kind)
 
     def _shutdown_of(self, child: Proc) -> ShutdownTimeout:
@@ -585,9 +596,8 @@ class TaskSupervisor(SupervisorProcess):
             return
         if self._too_many_restarts():
             return
-        new = Proc.__new__(Proc)
-        new._setup(child._fn, child._args, child._caller, child._runner, self._loop, self, self)
-        self._adopt(new, kind)
+        assert self._loop is not None
+        self._adopt(respawn(child, self._loop, self, self), kind)
 
 
 def _supervisor_of(
@@ -613,9 +623,9 @@ def _start_task(
     runner = runner_for(fn, sup._executor if executor is None else executor)
     owner = sup._caller_for(name, fn, args, _MAX_CHILDREN)
     assert sup._loop is not None
-    task = Task._spawn(owner, fn, args, runner, sup._loop, None, link, sup)
-    if task._state is not DEAD:
-        task._link(sup)
+    task = spawn_task(Task, owner, fn, args, runner, sup._loop, None, link, sup)
+    if is_alive(task):
+        link_to(task, sup)
     sup._adopt(task, kind)
     return task
 
@@ -639,18 +649,20 @@ def _stream(
     check_shutdown(shutdown, infinity=False)  # as Elixir's streams: infinity is refused
     kind = _child("temporary", shutdown)
 
-    def spawn_with(runner: Runner | None) -> Spawn:
-        def spawn(
-            consumer: Proc, fn: Callable[..., Any], item: Any, loop: Any, waiter: Any
-        ) -> Task[Any]:
-            sup._caller_for(name, fn, (item,), _MAX_CHILDREN_STREAM)
-            task = Task._spawn(consumer, fn, (item,), runner, loop, waiter, False, sup)
-            if task._state is not DEAD:
-                task._link(sup)
-            sup._adopt(task, kind)
-            return task
-
-        return spawn
+    def spawn_child(
+        consumer: Proc,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        runner: Runner | None,
+        loop: Any,
+        waiter: Any,
+    ) -> Task[Any]:
+        sup._caller_for(name, fn, args, _MAX_CHILDREN_STREAM)
+        task = spawn_task(Task, consumer, fn, args, runner, loop, waiter, False, sup)
+        if is_alive(task):
+            link_to(task, sup)
+        sup._adopt(task, kind)
+        return task
 
     return build_stream(
         items,
@@ -661,7 +673,7 @@ def _stream(
         on_timeout=on_timeout,
         zip_input_on_exit=zip_input_on_exit,
         executor=sup._executor if executor is None else executor,
-        spawn_with=spawn_with,
+        spawn=spawn_child,
         linked=linked,
         name=name,
     )

@@ -23,12 +23,12 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._callables import describe_fn
-from ._types import ExitReason
+from .._callables import describe_fn
+from .._types import ExitReason
 
 if TYPE_CHECKING:
-    from ._runtime._pid import Pid
-    from ._runtime._proc import Proc
+    from ._pid import Pid
+    from ._proc import Proc
 
 __all__ = ["CrashReport", "format_report", "log_event", "logger", "report_crash"]
 

@@ -1,40 +1,80 @@
 """Waiting on tasks: one future and at most one timer per call, however many tasks.
 
-Each waited task points at the call's waiter (`Task._waiter`); a task's exit path wakes it
-inline. `await_many` and `yield_many` share one `_Batch` waiter: a counter, a fail-fast flag
-and the arrival order, instead of a future or a `wait_for` per task.
+The owner's side of the monitor (`_reply`): await, yield, ignore, shut down. Each waited task
+points at the call's waiter (`Monitored._waiter`); a task's exit path wakes it inline.
+`await_many` and `yield_many` share one `_Batch` waiter: a counter, a fail-fast flag and the
+arrival order, instead of a future or a `wait_for` per task.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
-from ._errors import TaskExit
-from ._runtime._proc import DEAD, Proc
-from ._runtime._stopping import stop
-from ._runtime._suspend import suspend, wake
-from ._task import (
+from .._errors import TaskExit
+from .._types import Exit, ExitReason, Ok, ShutdownTimeout
+from .._validate import check_choice, check_positive_int
+from ._proc import DEAD, Proc
+from ._reply import (
     CLOSED,
     DOWN,
     LISTENING,
     REPLIED,
-    Task,
-    _cause,
-    _owner_of,
-    _take,
+    Monitored,
     arrival_order,
+    cause,
     next_arrival,
+    owner_of,
+    take,
 )
-from ._types import Exit, ExitReason, Ok, ShutdownTimeout
-from ._validate import check_choice, check_positive_int
+from ._stopping import stop
+from ._suspend import suspend, wake
 
-__all__ = ["await_many", "shutdown", "wait_one", "yield_many"]
+__all__ = ["await_many", "await_one", "ignore", "shutdown", "yield_many", "yield_one"]
 
 Call = tuple[str, tuple[Any, ...]]
+Task = Monitored
 
 
-async def wait_one(me: Proc, task: Task[Any], timeout: float | None, call: Call) -> None:
+async def await_one(task: Task, timeout: float | None) -> Any:
+    """`Task.await_` once its arguments are checked: the reply, or `TaskExit`."""
+    call = ("Task.await_", (task, timeout))
+    me = owner_of(task, call)
+    reply = task._reply
+    if reply is LISTENING and timeout != 0:
+        await wait_one(me, task, timeout, call)
+        reply = task._reply
+    value = task._value
+    task._reply = CLOSED
+    task._value = None
+    if reply is REPLIED:
+        return value
+    if reply is DOWN:
+        raise TaskExit(value, call) from cause(value)
+    raise TaskExit("timeout", call)
+
+
+async def yield_one(task: Task, timeout: float | None) -> Ok[Any] | Exit | None:
+    """`Task.yield_` once its arguments are checked."""
+    call = ("Task.yield_", (task, timeout))
+    me = owner_of(task, call)
+    if task._reply is LISTENING and timeout != 0:
+        await wait_one(me, task, timeout, call)
+    return take(task)
+
+
+def ignore(task: Task) -> Ok[Any] | Exit | None:
+    """`Task.ignore`: unlink and stop listening, or take the result that has arrived."""
+    owner_of(task, ("Task.ignore", (task,)))
+    if task._reply is LISTENING:  # unlink and stop listening: a late reply is dropped
+        task._unlink(task._owner)
+        task._reply = CLOSED
+        return None
+    return take(task)
+
+
+async def wait_one(me: Proc, task: Task, timeout: float | None, call: Call) -> None:
     """Wait until `task` replies or ends, or `timeout` passes; the caller reads the outcome."""
     future = asyncio.get_running_loop().create_future()
     task._waiter = future
@@ -57,11 +97,11 @@ class _Batch:
         self.future = future
         self.remaining = remaining
         self.fail_fast = fail_fast
-        self.failed: Task[Any] | None = None
+        self.failed: Task | None = None
         # yield_many reads results in arrival order; await_many reads them in input order
-        self.arrived: list[Task[Any]] | None = None if fail_fast else []
+        self.arrived: list[Task] | None = None if fail_fast else []
 
-    def wake(self, task: Task[Any]) -> None:
+    def wake(self, task: Task) -> None:
         if self.arrived is not None:  # yield_many: a result past `limit` may wait unread
             task._arrival = next_arrival()
             self.arrived.append(task)
@@ -74,7 +114,7 @@ class _Batch:
 
 
 async def _wait_batch(
-    me: Proc, pending: list[Task[Any]], batch: _Batch, timeout: float | None, call: Call
+    me: Proc, pending: list[Task], batch: _Batch, timeout: float | None, call: Call
 ) -> None:
     for task in pending:
         task._waiter = batch
@@ -86,20 +126,20 @@ async def _wait_batch(
                 task._waiter = None
 
 
-def _close(tasks: list[Task[Any]]) -> None:
+def _close(tasks: Sequence[Task]) -> None:
     for task in tasks:
         task._reply = CLOSED
         task._value = None
 
 
-async def await_many(tasks: list[Task[Any]], timeout: float | None) -> list[Any]:
+async def await_many(tasks: Sequence[Task], timeout: float | None) -> list[Any]:
     call: Call = ("Task.await_many", (tasks, timeout))
     if not tasks:
         return []
-    me = _owner_of(tasks[0], call)
+    me = owner_of(tasks[0], call)
     for task in tasks:  # every task is checked before anything is touched, as Elixir does
-        if type(task) is not Task or task._owner is not me:
-            _owner_of(task, call)  # raises the right error
+        if not isinstance(task, Monitored) or task._owner is not me:
+            owner_of(task, call)  # raises the right error
     failed = None
     pending = []
     for task in tasks:
@@ -120,7 +160,7 @@ async def await_many(tasks: list[Task[Any]], timeout: float | None) -> list[Any]
     if failed is not None:
         reason = failed._value
         _close(tasks)
-        raise TaskExit(reason, call) from _cause(reason)
+        raise TaskExit(reason, call) from cause(reason)
     values = []
     for task in tasks:
         if task._reply is not REPLIED:
@@ -132,24 +172,24 @@ async def await_many(tasks: list[Task[Any]], timeout: float | None) -> list[Any]
 
 
 async def yield_many(
-    tasks: list[Task[Any]], timeout: float | None, limit: int | None, on_timeout: str
-) -> list[tuple[Task[Any], Ok[Any] | Exit | None]]:
+    tasks: Sequence[Task], timeout: float | None, limit: int | None, on_timeout: str
+) -> list[tuple[Task, Ok[Any] | Exit | None]]:
     check_choice(on_timeout, "on_timeout", ("nothing", "ignore", "kill_task"))
     if limit is not None:
         check_positive_int(limit, "limit")
     call: Call = ("Task.yield_many", (tasks, timeout))
     me = None
     for task in tasks:
-        me = _owner_of(task, call)
+        me = owner_of(task, call)
     if me is None:
         return []
     unique = list(dict.fromkeys(tasks))
     wanted = len(unique) if limit is None else min(limit, len(unique))
-    results: dict[Task[Any], Ok[Any] | Exit | None] = {}
+    results: dict[Task, Ok[Any] | Exit | None] = {}
     ended = [t for t in unique if t._reply is REPLIED or t._reply is DOWN]
     ended.sort(key=arrival_order)  # as Elixir reads them from its mailbox: first come first
     for task in ended[:wanted]:
-        results[task] = _take(task)
+        results[task] = take(task)
     if len(results) < wanted and timeout != 0:
         pending = [t for t in unique if t._reply is LISTENING]
         batch = _Batch(asyncio.get_running_loop().create_future(), wanted - len(results), False)
@@ -157,35 +197,35 @@ async def yield_many(
         assert batch.arrived is not None
         for task in batch.arrived:  # in arrival order, as Elixir reads its mailbox
             if len(results) < wanted:
-                results[task] = _take(task)
+                results[task] = take(task)
     if len(results) < wanted:  # the timer fired: only now does on_timeout apply
         for task in unique:
             if task not in results:
                 if on_timeout == "ignore":
-                    results[task] = Task.ignore(task)
+                    results[task] = ignore(task)
                 elif on_timeout == "kill_task":
                     results[task] = await shutdown(task, "brutal_kill")
     return [(task, results.get(task)) for task in tasks]
 
 
-async def shutdown(task: Task[Any], timeout: ShutdownTimeout) -> Ok[Any] | Exit | None:
+async def shutdown(task: Task, timeout: ShutdownTimeout) -> Ok[Any] | Exit | None:
     call: Call = ("Task.shutdown", (task, timeout))
-    if type(task) is Task and task._fn is None:  # Task.completed: nothing to stop
-        return Task.ignore(task)
-    me = _owner_of(task, call)
+    if isinstance(task, Monitored) and task._fn is None:  # Task.completed: nothing to stop
+        return ignore(task)
+    me = owner_of(task, call)
     brutal = timeout == "brutal_kill"
     if task._reply is REPLIED:
-        return _take(task)
+        return take(task)
     if task._reply is DOWN:
         reason = task._value
-        _take(task)
+        take(task)
         return _shutdown_result(reason, brutal)
     if task._state is DEAD:  # its DOWN was already taken (awaited, ignored...)
         return Exit("noproc")
     task._unlink(me)  # first, so that the caller never gets the task's shutdown signal
     reason = await stop(me, task, timeout, call)
     if task._reply is REPLIED:  # a reply that arrived first always wins
-        return _take(task)
+        return take(task)
     task._reply = CLOSED
     task._value = None
     return _shutdown_result(reason, brutal)
