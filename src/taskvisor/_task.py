@@ -42,6 +42,7 @@ from ._runtime._adopt import live_caller
 from ._runtime._calling import off_loop, running_loop
 from ._runtime._pid import Pid
 from ._runtime._proc import DEAD, Proc
+from ._stream_options import StreamOptions, stream_options, stream_signature
 from ._types import Exit, ExitReason, Ok, ShutdownTimeout, Timeout
 from ._validate import check_fn, check_shutdown, check_timeout, hide_catch_all, keywords_for_fn
 
@@ -510,13 +511,7 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     def async_stream(
         items: Iterable[Item] | AsyncIterable[Item],
         fn: Callable[[Item], Coroutine[Any, Any, R]],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        executor: ExecutorArg = None,
+        **options: Unpack[StreamOptions],
     ) -> TaskStream[R]: ...
 
     @overload
@@ -524,28 +519,13 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
     def async_stream(
         items: Iterable[Item] | AsyncIterable[Item],
         fn: Callable[[Item], R],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        executor: ExecutorArg = None,
+        **options: Unpack[StreamOptions],
     ) -> TaskStream[R]: ...
 
     @staticmethod
-    @hide_catch_all
+    @stream_signature
     def async_stream(
-        items: Iterable[Any] | AsyncIterable[Any],
-        fn: Callable[[Any], Any],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        executor: ExecutorArg = None,
-        **kwargs: Any,
+        items: Iterable[Any] | AsyncIterable[Any], fn: Callable[[Any], Any], **options: Any
     ) -> TaskStream[Any]:
         """Run ``fn(item)`` for each item, at most `max_concurrency` at a time; yield results.
 
@@ -570,20 +550,9 @@ class Task(Proc, Generic[T], metaclass=_NoPublicConstructor):
         are stopped with the same reason. An outside cancel that the consumer survives (an
         ``asyncio.timeout`` around the loop) leaves them running until the stream is closed.
         """
-        if kwargs:
-            raise keywords_for_fn("Task.async_stream", fn, kwargs, "items, ")
         from ._stream import build_stream
 
-        return build_stream(
-            items,
-            fn,
-            max_concurrency=max_concurrency,
-            ordered=ordered,
-            timeout=timeout,
-            on_timeout=on_timeout,
-            zip_input_on_exit=zip_input_on_exit,
-            executor=executor,
-        )
+        return build_stream(items, fn, stream_options("Task.async_stream", fn, options))
 
 
 def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: ExecutorArg, link: bool) -> Pid:
