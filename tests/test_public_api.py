@@ -108,6 +108,18 @@ def test_async_stream_defaults_follow_elixir() -> None:
         assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
 
 
+@pytest.mark.parametrize("name", ["async_stream", "async_stream_nolink"])
+def test_supervised_streams_show_every_option_with_its_default(name: str) -> None:
+    params = inspect.signature(getattr(taskvisor.TaskSupervisor, name)).parameters
+    *task_params, executor = EXPECTED_TASK_FUNCTIONS["async_stream"]
+    assert tuple(params) == ("self", *task_params, "shutdown", executor)
+    stream_params = inspect.signature(Task.async_stream).parameters
+    for option in EXPECTED_TASK_FUNCTIONS["async_stream"][2:]:
+        assert params[option].default == stream_params[option].default
+        assert params[option].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["shutdown"].default == 5.0
+
+
 @pytest.mark.parametrize("name", sorted(taskvisor.__all__))
 def test_every_public_name_is_documented(name: str) -> None:
     obj = getattr(taskvisor, name)

@@ -41,7 +41,7 @@ from collections.abc import (
 from typing import Any, Generic, TypeVar
 
 from ._errors import TaskExit
-from ._executors import Executor, ExecutorArg, Runner, executor_of, runner_for
+from ._executors import Executor, Runner, executor_of, runner_for
 from ._reasons import is_normal
 from ._runtime._adopt import current, live_caller
 from ._runtime._api import (
@@ -61,10 +61,10 @@ from ._runtime._reply import Monitored, is_closed, take
 from ._runtime._suspend import suspend, wake
 from ._runtime._tether import Tether, release, tether
 from ._stream_feed import AsyncFeed
+from ._stream_options import StreamOptions, validate_stream_options
 from ._types import Exit, ExitReason, Ok
-from ._validate import check_bool, check_choice, check_positive_int, check_timeout
 
-__all__ = ["Spawn", "TaskStream", "build_stream", "validate_stream_options"]
+__all__ = ["Spawn", "TaskStream", "build_stream"]
 
 T = TypeVar("T")
 
@@ -509,23 +509,6 @@ class TaskStream(Generic[T]):
                 close()
 
 
-def validate_stream_options(
-    max_concurrency: int,
-    ordered: bool,
-    timeout: Any,
-    on_timeout: str,
-    zip_input_on_exit: bool,
-) -> float | None:
-    """Check the options when the stream is built, under their own names; returns the
-    checked timeout."""
-    check_positive_int(max_concurrency, "max_concurrency")
-    check_choice(on_timeout, "on_timeout", ("exit", "kill_task"))
-    checked_timeout = check_timeout(timeout)
-    check_bool(ordered, "ordered")
-    check_bool(zip_input_on_exit, "zip_input_on_exit")
-    return checked_timeout
-
-
 def _check_items(items: Any) -> None:
     if not isinstance(items, Iterable | AsyncIterable):
         raise TypeError(f"items must be an iterable or an async iterable, got {items!r}")
@@ -534,39 +517,33 @@ def _check_items(items: Any) -> None:
 def build_stream(
     items: Iterable[Any] | AsyncIterable[Any],
     fn: Callable[..., Any],
+    options: StreamOptions,
     *,
-    max_concurrency: int | None,
-    ordered: bool,
-    timeout: Any,
-    on_timeout: str,
-    zip_input_on_exit: bool,
-    executor: ExecutorArg,
     spawn: Spawn,
     linked: bool = True,
     name: str = "Task.async_stream",
 ) -> TaskStream[Any]:
     """Check everything, then build the stream: plain `Task`s monitored by the stream, or
-    the tasks that `spawn` starts (`spawn_task` for a `Task`, or a supervisor's); `linked` to the
-    consumer."""
+    the tasks that `spawn` starts (`spawn_task` for a `Task`, or a supervisor's); `linked` to
+    the consumer. `options` has every option (`stream_options` filled in the defaults)."""
     _check_items(items)
-    runner: Runner | None = runner_for(fn, executor)  # checks fn and executor too
+    runner: Runner | None = runner_for(fn, options["executor"])  # checks fn and executor too
+    max_concurrency = options["max_concurrency"]
     if max_concurrency is None:  # as many as the executor has workers, else Elixir's default
         executor = executor_of(runner)
         workers = None if executor is None else executor.max_workers
         max_concurrency = workers if workers is not None else os.cpu_count() or 1
-    checked_timeout = validate_stream_options(
-        max_concurrency, ordered, timeout, on_timeout, zip_input_on_exit
-    )
+    checked_timeout = validate_stream_options(options, max_concurrency)
     return TaskStream(
         items,
         fn,
         spawn,
         runner=runner,
         max_concurrency=max_concurrency,
-        ordered=ordered,
+        ordered=options["ordered"],
         timeout=checked_timeout,
-        on_timeout=on_timeout,
-        zip_input_on_exit=zip_input_on_exit,
+        on_timeout=options["on_timeout"],
+        zip_input_on_exit=options["zip_input_on_exit"],
         linked=linked,
         name=name,
     )

@@ -40,6 +40,7 @@ from ._runtime._calling import running_loop
 from ._runtime._pid import Pid
 from ._runtime._reply import Monitored, complete, spawn_task, task_owner
 from ._stream import TaskStream, build_stream
+from ._stream_options import StreamOptions, stream_options, stream_signature
 from ._types import Exit, Ok, ShutdownTimeout, Timeout
 from ._validate import check_fn, check_shutdown, check_timeout, hide_catch_all, keywords_for_fn
 
@@ -391,13 +392,7 @@ class Task(Monitored, Generic[T], metaclass=_NoPublicConstructor):
     def async_stream(
         items: Iterable[Item] | AsyncIterable[Item],
         fn: Callable[[Item], Coroutine[Any, Any, R]],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        executor: ExecutorArg = None,
+        **options: Unpack[StreamOptions],
     ) -> TaskStream[R]: ...
 
     @overload
@@ -405,28 +400,13 @@ class Task(Monitored, Generic[T], metaclass=_NoPublicConstructor):
     def async_stream(
         items: Iterable[Item] | AsyncIterable[Item],
         fn: Callable[[Item], R],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        executor: ExecutorArg = None,
+        **options: Unpack[StreamOptions],
     ) -> TaskStream[R]: ...
 
     @staticmethod
-    @hide_catch_all
+    @stream_signature
     def async_stream(
-        items: Iterable[Any] | AsyncIterable[Any],
-        fn: Callable[[Any], Any],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        executor: ExecutorArg = None,
-        **kwargs: Any,
+        items: Iterable[Any] | AsyncIterable[Any], fn: Callable[[Any], Any], **options: Any
     ) -> TaskStream[Any]:
         """Run ``fn(item)`` for each item, at most `max_concurrency` at a time; yield results.
 
@@ -451,17 +431,10 @@ class Task(Monitored, Generic[T], metaclass=_NoPublicConstructor):
         are stopped with the same reason. An outside cancel that the consumer survives (an
         ``asyncio.timeout`` around the loop) leaves them running until the stream is closed.
         """
-        if kwargs:
-            raise keywords_for_fn("Task.async_stream", fn, kwargs, "items, ")
         return build_stream(
             items,
             fn,
-            max_concurrency=max_concurrency,
-            ordered=ordered,
-            timeout=timeout,
-            on_timeout=on_timeout,
-            zip_input_on_exit=zip_input_on_exit,
-            executor=executor,
+            stream_options("Task.async_stream", fn, options),
             spawn=functools.partial(spawn_task, Task),
         )
 

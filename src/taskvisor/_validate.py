@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 from ._callables import describe_fn
@@ -18,6 +18,7 @@ __all__ = [
     "check_timeout",
     "hide_catch_all",
     "keywords_for_fn",
+    "show_options",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -108,7 +109,37 @@ def keywords_for_fn(call: str, fn: Any, kwargs: dict[str, Any], before: str = ""
 def hide_catch_all(func: F) -> F:
     """Leave a ``**kwargs`` catch-all out of ``inspect.signature(func)``: it exists only to
     give `keywords_for_fn`'s hint, and is not part of the function's contract."""
+    return _public_signature(func, [])
+
+
+def show_options(annotations: Mapping[str, Any], defaults: Mapping[str, Any]) -> Callable[[F], F]:
+    """A decorator that shows, in ``inspect.signature(func)`` (and ``help()``), in place of
+    the ``**options`` catch-all of ``func``, the keyword options that its overloads take as
+    ``**options: Unpack[SomeTypedDict]``: one keyword-only parameter per key of the
+    TypedDict (`annotations`, its ``__annotations__``), with its default, in the order of
+    `defaults` (which may hold more options than the TypedDict)."""
+    missing = annotations.keys() - defaults.keys()
+    if missing:
+        raise TypeError(f"no default for the option(s) {sorted(missing)}")
+    options = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=default,
+            annotation=getattr(annotations[name], "__forward_arg__", annotations[name]),
+        )
+        for name, default in defaults.items()
+        if name in annotations
+    ]
+
+    def decorate(func: F) -> F:
+        return _public_signature(func, options)
+
+    return decorate
+
+
+def _public_signature(func: F, options: list[inspect.Parameter]) -> F:
     signature = inspect.signature(func)
     params = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
-    func.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    func.__signature__ = signature.replace(parameters=params + options)  # type: ignore[attr-defined]
     return func

@@ -42,8 +42,9 @@ from .._runtime._proc import Proc
 from .._runtime._reply import spawn_task
 from .._runtime._stopping import stop as stop_process
 from .._stream import TaskStream, build_stream
+from .._stream_options import SupervisedStreamOptions, stream_options, supervised_stream_signature
 from .._task import Task
-from .._types import ExitReason, ShutdownTimeout, Timeout
+from .._types import ExitReason, ShutdownTimeout
 from .._validate import check_choice, check_shutdown, hide_catch_all, keywords_for_fn
 from ._base import SupervisorProcess, alive, check_name, resolve, restarts, stop_supervisor
 from ._intensity import RestartIntensity, check_intensity
@@ -358,14 +359,7 @@ class TaskSupervisor(SupervisorProcess):
         self: TaskSupervisor | Hashable,
         items: Iterable[Item] | AsyncIterable[Item],
         fn: Callable[[Item], Coroutine[Any, Any, R]],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        shutdown: ShutdownTimeout = 5.0,
-        executor: ExecutorArg = None,
+        **options: Unpack[SupervisedStreamOptions],
     ) -> TaskStream[R]: ...
 
     @overload
@@ -373,30 +367,15 @@ class TaskSupervisor(SupervisorProcess):
         self: TaskSupervisor | Hashable,
         items: Iterable[Item] | AsyncIterable[Item],
         fn: Callable[[Item], R],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        shutdown: ShutdownTimeout = 5.0,
-        executor: ExecutorArg = None,
+        **options: Unpack[SupervisedStreamOptions],
     ) -> TaskStream[R]: ...
 
-    @hide_catch_all
+    @supervised_stream_signature
     def async_stream(
         self: TaskSupervisor | Hashable,
         items: Iterable[Any] | AsyncIterable[Any],
         fn: Callable[[Any], Any],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        shutdown: ShutdownTimeout = 5.0,
-        executor: ExecutorArg = None,
-        **kwargs: Any,
+        **options: Any,
     ) -> TaskStream[Any]:
         """`Task.async_stream` with every task a ``"temporary"`` child of the supervisor.
 
@@ -411,25 +390,14 @@ class TaskSupervisor(SupervisorProcess):
 
         Cancellation: as for `Task.async_stream`; the supervisor's stop also stops the tasks.
         """
-        if kwargs:
-            raise keywords_for_fn("TaskSupervisor.async_stream", fn, kwargs, "sup, items, ")
-        name = "TaskSupervisor.async_stream"
-        return _stream(self, items, fn, shutdown, executor, True, name, max_concurrency,
-                       ordered, timeout, on_timeout, zip_input_on_exit)  # fmt: skip
+        return _stream(self, items, fn, options, True, "TaskSupervisor.async_stream")
 
     @overload
     def async_stream_nolink(
         self: TaskSupervisor | Hashable,
         items: Iterable[Item] | AsyncIterable[Item],
         fn: Callable[[Item], Coroutine[Any, Any, R]],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        shutdown: ShutdownTimeout = 5.0,
-        executor: ExecutorArg = None,
+        **options: Unpack[SupervisedStreamOptions],
     ) -> TaskStream[R]: ...
 
     @overload
@@ -437,30 +405,15 @@ class TaskSupervisor(SupervisorProcess):
         self: TaskSupervisor | Hashable,
         items: Iterable[Item] | AsyncIterable[Item],
         fn: Callable[[Item], R],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        shutdown: ShutdownTimeout = 5.0,
-        executor: ExecutorArg = None,
+        **options: Unpack[SupervisedStreamOptions],
     ) -> TaskStream[R]: ...
 
-    @hide_catch_all
+    @supervised_stream_signature
     def async_stream_nolink(
         self: TaskSupervisor | Hashable,
         items: Iterable[Any] | AsyncIterable[Any],
         fn: Callable[[Any], Any],
-        *,
-        max_concurrency: int | None = None,
-        ordered: bool = True,
-        timeout: Timeout = 5.0,
-        on_timeout: Literal["exit", "kill_task"] = "exit",
-        zip_input_on_exit: bool = False,
-        shutdown: ShutdownTimeout = 5.0,
-        executor: ExecutorArg = None,
-        **kwargs: Any,
+        **options: Any,
     ) -> TaskStream[Any]:
         """As `async_stream`, but the tasks are not linked to the consumer: a crash is
         yielded as ``Exit(reason)`` and never interrupts it.
@@ -471,11 +424,7 @@ class TaskSupervisor(SupervisorProcess):
         Cancellation: closing the stream kills its running tasks; a crash of the consumer
         leaves them running under the supervisor.
         """
-        if kwargs:
-            raise keywords_for_fn("TaskSupervisor.async_stream_nolink", fn, kwargs, "sup, items, ")
-        name = "TaskSupervisor.async_stream_nolink"
-        return _stream(self, items, fn, shutdown, executor, False, name, max_concurrency,
-                       ordered, timeout, on_timeout, zip_input_on_exit)  # fmt: skip
+        return _stream(self, items, fn, options, False, "TaskSupervisor.async_stream_nolink")
 
     def children(self: TaskSupervisor | Hashable) -> list[Pid]:
         """The pids of the running children, oldest first.
@@ -634,19 +583,17 @@ def _stream(
     sup_or_name: object,
     items: Any,
     fn: Callable[..., Any],
-    shutdown: Any,
-    executor: ExecutorArg,
+    given: dict[str, Any],
     linked: bool,
     name: str,
-    max_concurrency: int | None,
-    ordered: bool,
-    timeout: Any,
-    on_timeout: str,
-    zip_input_on_exit: bool,
 ) -> TaskStream[Any]:
+    options = stream_options(name, fn, given, supervised=True)
+    shutdown = options.pop("shutdown")
     call = (name, (sup_or_name, items, fn))
     sup = resolve(sup_or_name, TaskSupervisor, call)
     check_shutdown(shutdown, infinity=False)  # as Elixir's streams: infinity is refused
+    if options["executor"] is None:
+        options["executor"] = sup._executor
     kind = _child("temporary", shutdown)
 
     def spawn_child(
@@ -664,16 +611,4 @@ def _stream(
         sup._adopt(task, kind)
         return task
 
-    return build_stream(
-        items,
-        fn,
-        max_concurrency=max_concurrency,
-        ordered=ordered,
-        timeout=timeout,
-        on_timeout=on_timeout,
-        zip_input_on_exit=zip_input_on_exit,
-        executor=sup._executor if executor is None else executor,
-        spawn=spawn_child,
-        linked=linked,
-        name=name,
-    )
+    return build_stream(items, fn, options, spawn=spawn_child, linked=linked, name=name)
