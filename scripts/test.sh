@@ -13,6 +13,8 @@ echo "== ruff"
 .venv/bin/python -m ruff format --check src tests bench examples
 echo "== mypy --strict"
 .venv/bin/python -m mypy
+echo "== import-linter"
+.venv/bin/lint-imports --no-cache --no-logo  # the contracts in pyproject.toml
 echo "== pytest ($(.venv/bin/python --version))"
 .venv/bin/python -m pytest -q "$@"
 
