@@ -40,8 +40,7 @@ import sys
 import time
 
 from taskvisor import Process, TaskSupervisor
-from taskvisor._runtime import _pid
-from taskvisor._runtime._proc import RUNNING, live
+from taskvisor.testing import live_processes, pid_table_size, process_state
 
 
 def rss_kib() -> int:
@@ -121,10 +120,10 @@ async def soak(args: argparse.Namespace, reports: CountReports) -> tuple[list[li
         peak = 0
 
     Process.self()  # adopt this task and draw its pid now (crash reports name it as caller)
-    live_before, pids_before = len(live), len(_pid.by_pid)
+    live_before, pids_before = live_processes(), pid_table_size()
     async with TaskSupervisor(max_restarts=max(crashing, 3), max_seconds=5.0) as sup:
         start_child, children = TaskSupervisor.start_child, TaskSupervisor.children
-        live_with_sup = len(live)
+        live_with_sup = live_processes()
         gc.collect()
         row("before", rss_kib())
         t0 = time.perf_counter()
@@ -149,8 +148,8 @@ async def soak(args: argparse.Namespace, reports: CountReports) -> tuple[list[li
                 else:
                     row(label, kib)
         left = children(sup)
-        sup_running = sup._state is RUNNING
-        live_after = len(live)
+        sup_running = process_state(sup.pid) == "running"
+        live_after = live_processes()
     gc.collect()
     end_kib = rss_kib()
     row("after stop + gc.collect()", end_kib)
@@ -169,12 +168,12 @@ async def soak(args: argparse.Namespace, reports: CountReports) -> tuple[list[li
         ("supervisor still running at the end", sup_running),
         (
             f"process table back to its size: {live_after} == {live_with_sup} with the "
-            f"supervisor, {len(live)} == {live_before} after its stop",
-            live_after == live_with_sup and len(live) == live_before,
+            f"supervisor, {live_processes()} == {live_before} after its stop",
+            live_after == live_with_sup and live_processes() == live_before,
         ),
         (
-            f"pid table back to its size ({len(_pid.by_pid)} == {pids_before})",
-            len(_pid.by_pid) == pids_before,
+            f"pid table back to its size ({pid_table_size()} == {pids_before})",
+            pid_table_size() == pids_before,
         ),
         (
             f"RSS growth after warm-up {growth_mib:+.1f} MiB <= {args.max_growth_mib} MiB",

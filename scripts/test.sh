@@ -13,6 +13,13 @@ echo "== ruff"
 .venv/bin/python -m ruff format --check src tests bench examples
 echo "== mypy --strict"
 .venv/bin/python -m mypy
+echo "== import-linter"
+.venv/bin/lint-imports --no-cache --no-logo  # the contracts in pyproject.toml
+# tests, benchmarks and examples see inside taskvisor through taskvisor.testing only
+if grep -rnE --include='*.py' '^\s*(from|import)\s+taskvisor\._[A-Za-z0-9]' tests bench examples; then
+    echo "private taskvisor modules imported above: use taskvisor.testing" >&2
+    exit 1
+fi
 echo "== pytest ($(.venv/bin/python --version))"
 .venv/bin/python -m pytest -q "$@"
 

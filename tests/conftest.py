@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from taskvisor._runtime import _pid, _proc
+from taskvisor.testing import reset_process_table
 
 
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
@@ -23,9 +23,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     names = pyfuncitem._fixtureinfo.argnames
     kwargs: dict[str, Any] = {name: pyfuncitem.funcargs[name] for name in names}
     asyncio.run(pyfuncitem.obj(**kwargs))
-    leftover = list(_proc.live.values())
-    _proc.live.clear()
-    _pid.by_pid.clear()
+    leftover = reset_process_table()
     assert not leftover, f"processes left in the table after the test: {leftover}"
     return True
 

@@ -11,9 +11,8 @@ import sys
 import pytest
 
 from taskvisor.__main__ import main
-from taskvisor._demo import STEPS
-from taskvisor._demo._daily import DailyClient, DailyError
-from taskvisor._demo._service import DailyService
+from taskvisor.testing import DEMO_STEPS as STEPS
+from taskvisor.testing import DailyClient, DailyError, DailyService
 
 
 class TestDemoCommand:

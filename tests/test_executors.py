@@ -28,7 +28,7 @@ from taskvisor import (
     ThreadPool,
     set_default_executor,
 )
-from taskvisor._executors import default_thread_pool
+from taskvisor.testing import default_thread_pool
 
 
 class Recording(Executor):

@@ -21,7 +21,7 @@ import pytest
 
 from support import crash, forever, reply
 from taskvisor import Exit, Pid, Process, Task, TaskExit, TaskSupervisor
-from taskvisor._runtime._pid import lookup
+from taskvisor.testing import asyncio_task_of
 
 
 async def boom() -> None:
@@ -234,11 +234,11 @@ class TestOwnCancelsOnly:
         task = Task.async_(blocking, executor="thread")
         await asyncio.to_thread(entered.wait)
         assert task.pid is not None
-        proc = lookup(task.pid)
-        assert proc is not None and proc._aio is not None
+        aio = asyncio_task_of(task.pid)
+        assert aio is not None
         try:
             Process.exit(task.pid, "boom")
-            proc._aio.cancel()  # someone else's cancel, in the same step
+            aio.cancel()  # someone else's cancel, in the same step
             assert await Task.yield_(task, 5.0) == Exit("boom")
         finally:
             release.set()

@@ -18,7 +18,7 @@ import pytest
 
 from support import forever, reply
 from taskvisor import Process, Supervisor, Task, TaskSupervisor
-from taskvisor._runtime import _proc
+from taskvisor.testing import live_tasks
 
 
 def call_in_thread(fn: Callable[[], Any]) -> BaseException | None:
@@ -131,12 +131,12 @@ class TestAnIdleLoop:
             task = Task.async_(forever)
             calls = api_calls(task, sup, tree)
             assert set(calls) == set(NAMES)
-            before = set(_proc.live.values())
+            before = live_tasks()
             error = await asyncio.to_thread(call_in_thread, calls[name])
             assert isinstance(error, RuntimeError), error
             assert str(error).startswith(f"{name} was called from thread 'worker-thread'")
             assert "taskvisor.blocking" in str(error)
-            assert set(_proc.live.values()) == before  # nothing was started or adopted
+            assert live_tasks() == before  # nothing was started or adopted
             assert sup.children() == []
             assert Process.alive(task.pid)  # type: ignore[arg-type]
             assert await Task.shutdown(task) is None

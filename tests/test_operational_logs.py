@@ -18,7 +18,7 @@ import pytest
 
 from support import forever, logged_warnings, next_exit
 from taskvisor import Exit, Process, Task, TaskSupervisor
-from taskvisor._runtime import _exits
+from taskvisor.testing import exit_queue_limit
 
 
 async def swallow_cancels(ready: asyncio.Event) -> None:
@@ -118,33 +118,31 @@ class TestEvents:
 
 class TestExitInboxAtItsLimit:
     async def test_the_oldest_signals_are_dropped_and_the_newest_kept_in_order(
-        self, monkeypatch: pytest.MonkeyPatch, no_warnings: None
+        self, no_warnings: None
     ) -> None:
-        monkeypatch.setattr(_exits, "EXIT_QUEUE_LIMIT", 3)
-        Process.flag("trap_exit", True)
-        me = Process.self()
-        with logged_warnings("dropping the oldest") as records:
-            for reason in ("r1", "r2", "r3", "r4", "r5"):
-                Process.exit(me, reason)
-        got = [await Process.receive_exit(0) for _ in range(4)]
-        assert got == [(me, "r3"), (me, "r4"), (me, "r5"), None]
-        (record,) = records  # once per inbox, not once per dropped signal
-        assert record.action == "dropped_exit_signals"  # type: ignore[attr-defined]
-        assert record.task_pid == me  # type: ignore[attr-defined]
+        with exit_queue_limit(3):
+            Process.flag("trap_exit", True)
+            me = Process.self()
+            with logged_warnings("dropping the oldest") as records:
+                for reason in ("r1", "r2", "r3", "r4", "r5"):
+                    Process.exit(me, reason)
+            got = [await Process.receive_exit(0) for _ in range(4)]
+            assert got == [(me, "r3"), (me, "r4"), (me, "r5"), None]
+            (record,) = records  # once per inbox, not once per dropped signal
+            assert record.action == "dropped_exit_signals"  # type: ignore[attr-defined]
+            assert record.task_pid == me  # type: ignore[attr-defined]
 
-    async def test_a_linked_process_exits_are_kept_up_to_the_limit(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        monkeypatch.setattr(_exits, "EXIT_QUEUE_LIMIT", 2)
-        Process.flag("trap_exit", True)
+    async def test_a_linked_process_exits_are_kept_up_to_the_limit(self) -> None:
+        with exit_queue_limit(2):
+            Process.flag("trap_exit", True)
 
-        async def fail(reason: Any) -> None:
-            raise RuntimeError(reason)
+            async def fail(reason: Any) -> None:
+                raise RuntimeError(reason)
 
-        tasks = [Task.async_(fail, n) for n in range(4)]
-        with logged_warnings(None):
-            results = [await Task.yield_(t, 5.0) for t in tasks]
-        assert all(isinstance(r, Exit) for r in results)
-        kept = [await Process.receive_exit(0), await Process.receive_exit(0)]
-        assert [pid for pid, _ in kept] == [tasks[2].pid, tasks[3].pid]  # type: ignore[misc]
-        assert await Process.receive_exit(0) is None
+            tasks = [Task.async_(fail, n) for n in range(4)]
+            with logged_warnings(None):
+                results = [await Task.yield_(t, 5.0) for t in tasks]
+            assert all(isinstance(r, Exit) for r in results)
+            kept = [await Process.receive_exit(0), await Process.receive_exit(0)]
+            assert [pid for pid, _ in kept] == [tasks[2].pid, tasks[3].pid]  # type: ignore[misc]
+            assert await Process.receive_exit(0) is None

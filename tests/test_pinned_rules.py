@@ -15,7 +15,7 @@ import asyncio
 import pytest
 
 from taskvisor import Ok, Process, Task
-from taskvisor._supervisors._intensity import RestartIntensity
+from taskvisor.testing import RestartIntensity
 
 
 class TestReplyWinsOverShutdown:

@@ -33,11 +33,11 @@ from taskvisor import (
     Process,
     ProcessPool,
     RemoteError,
+    RemoteTraceback,
     Task,
     WorkerCrashedError,
 )
-from taskvisor._errors import RemoteTraceback
-from taskvisor._executors import _launch
+from taskvisor.testing import off_posix
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux pidfds")
 
@@ -653,11 +653,8 @@ class TestArguments:
     def test_spawn_is_the_default_start_method(self) -> None:
         assert ProcessPool().start_method == ProcessPool(start_method=None).start_method == "spawn"
 
-    async def test_off_posix_a_call_that_would_start_a_worker_fails_saying_why(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        monkeypatch.setattr(_launch, "POSIX", False)  # as on Windows
-        with ProcessPool(1) as pool, pytest.raises(RuntimeError, match="POSIX"):
+    async def test_off_posix_a_call_that_would_start_a_worker_fails_saying_why(self) -> None:
+        with off_posix(), ProcessPool(1) as pool, pytest.raises(RuntimeError, match="POSIX"):
             await pool.run(abs, (-1,))
 
     def test_the_repr_says_how_it_runs(self) -> None:

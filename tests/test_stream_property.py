@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from support import SAFETY
 from taskvisor import Exit, Ok, Pid, Process, Task
-from taskvisor._runtime import _pid, _proc
+from taskvisor.testing import reset_process_table
 
 TIMEOUT = 0.05
 """Per-task timeout: only hanging items reach it."""
@@ -56,9 +56,7 @@ def run_in_fresh_loop(main: Any) -> Any:
     try:
         return asyncio.run(main)
     finally:
-        leftover = list(_proc.live.values())
-        _proc.live.clear()
-        _pid.by_pid.clear()
+        leftover = reset_process_table()
         assert not leftover, f"processes left in the table: {leftover}"
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from support import SAFETY_SLOW, reply
 from taskvisor import Exit, Ok, ProcessPool, Task, ThreadPool, set_default_executor
-from taskvisor._executors import default_thread_pool
+from taskvisor.testing import default_thread_pool
 
 
 def hang_or_return(item: int, release: threading.Event) -> int:

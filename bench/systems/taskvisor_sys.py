@@ -84,7 +84,7 @@ def start_child(n: int, variant: str, loop: str = "asyncio") -> float:
 
 
 def idle(n: int, measure: Callable[[], None], loop: str = "asyncio") -> None:
-    from taskvisor._runtime._proc import live  # only to know when every process has ended
+    from taskvisor.testing import live_processes  # only to know when every process has ended
 
     async def main() -> None:
         def start_all(k: int, ev: asyncio.Event, blocked: list[int]) -> None:
@@ -92,7 +92,7 @@ def idle(n: int, measure: Callable[[], None], loop: str = "asyncio") -> None:
                 Task.start(wait_event, ev, blocked)
 
         async def drain() -> None:
-            while len(live) > 1:  # the main task (adopted) is the one left
+            while live_processes() > 1:  # the main task (adopted) is the one left
                 await asyncio.sleep(0)
 
         await idle_rounds(n, measure, start_all, drain)
