@@ -37,6 +37,7 @@ from ._demo._daily import DailyClient, DailyError
 from ._demo._service import DailyService
 from ._executors import _launch, default_thread_pool
 from ._runtime import _exits, _pid, _proc
+from ._runtime._api import state_of, task_of
 from ._runtime._pid import Pid
 from ._supervisors._intensity import RestartIntensity
 
@@ -94,7 +95,7 @@ def asyncio_task_of(pid: Pid) -> asyncio.Task[Any] | None:
     a cancel from outside taskvisor (as an `asyncio.timeout` or a TaskGroup would send).
     """
     proc = _pid.lookup(pid)
-    return None if proc is None else proc._aio
+    return None if proc is None else task_of(proc)
 
 
 def process_state(pid: Pid) -> Literal["spawned", "running", "doomed"] | None:
@@ -105,14 +106,10 @@ def process_state(pid: Pid) -> Literal["spawned", "running", "doomed"] | None:
     `Process.alive` is true for all three.
     """
     proc = _pid.lookup(pid)
-    return None if proc is None else _STATES.get(proc._state)
-
-
-_STATES: dict[_proc.State, Literal["spawned", "running", "doomed"]] = {
-    _proc.SPAWNED: "spawned",
-    _proc.RUNNING: "running",
-    _proc.DOOMED: "doomed",
-}
+    if proc is None:
+        return None
+    state = state_of(proc)
+    return None if state == "dead" else state
 
 
 def reset_process_table() -> list[object]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._errors import TaskExit
 from .._types import ExitReason
@@ -33,10 +33,8 @@ __all__ = [
     "current_process",
     "describe",
     "doom",
-    "ensure_alive",
     "exit_inbox",
     "exit_now",
-    "finish",
     "function_of",
     "is_alive",
     "is_exiting",
@@ -56,8 +54,8 @@ __all__ = [
     "spawn",
     "start",
     "state_of",
+    "task_of",
     "unlink",
-    "unwatch",
     "watch",
 ]
 
@@ -112,7 +110,7 @@ def reason_of(proc: Proc) -> ExitReason:
     return proc._reason
 
 
-def state_of(proc: Proc) -> str:
+def state_of(proc: Proc) -> Literal["spawned", "running", "doomed", "dead"]:
     """The lifecycle state's name, for a repr."""
     return proc._state.value
 
@@ -151,6 +149,12 @@ def exit_inbox(proc: Proc) -> ExitInbox:
     return inbox
 
 
+def task_of(proc: Proc) -> asyncio.Task[Any] | None:
+    """Its asyncio task (an adopted process's is the user's own), or None for a record with
+    no task."""
+    return proc._aio
+
+
 def loop_of(proc: Proc) -> asyncio.AbstractEventLoop | None:
     """The event loop its asyncio task runs on (None for a record with no task)."""
     aio = proc._aio
@@ -175,16 +179,6 @@ async def receive_exit(
 def describe(proc: Proc) -> str:
     """The process's own repr (``<process #PID<0.5.0> fetch running>``), not a subclass's."""
     return Proc.__repr__(proc)
-
-
-def ensure_alive(me: Proc, call: Call) -> None:
-    """The caller guard for a process already in hand (see `live_caller`).
-
-    Raises:
-        TaskExit: `me`'s exit is already decided by a signal (taskvisor's cancels given back).
-    """
-    if me._state is DOOMED:
-        raise me._exit_now(call)
 
 
 # -- starting ---------------------------------------------------------------------------------
@@ -219,15 +213,10 @@ def start(
     caller: Proc | None,
     loop: asyncio.AbstractEventLoop | None,
     link: Proc | None = None,
-    *,
-    running: bool = False,
 ) -> None:
-    """Bring a record of a process kind of its own (a supervisor, a stream's link) to life:
-    with a `loop`, its ``fn(*args)`` starts there; without one it stands for a process with
-    no coroutine, `running` at once if asked."""
+    """Fill in the record of a process kind of its own (a supervisor): with a `loop`, its
+    ``fn(*args)`` starts there; without one it is a record not started yet."""
     proc._setup(fn, args, caller, None, loop, link)
-    if running:
-        proc._state = RUNNING
 
 
 # -- changing ---------------------------------------------------------------------------------
@@ -258,11 +247,6 @@ def seal(proc: Proc, reason: ExitReason) -> bool:
     return True
 
 
-def finish(proc: Proc, reason: ExitReason) -> None:
-    """A record with no coroutine of its own dies with `reason` (links and monitors fire)."""
-    proc._finish(reason)
-
-
 def link(a: Proc, b: Proc) -> None:
     a._link(b)
 
@@ -276,10 +260,7 @@ def watch(proc: Proc, watcher: Watcher) -> None:
     proc._watch(watcher)
 
 
-def unwatch(proc: Proc, watcher: Watcher) -> None:
-    proc._unwatch(watcher)
-
-
 def exit_now(me: Proc, call: Call | None) -> TaskExit:
-    """The `TaskExit` an exiting process gets from a call (see `ensure_alive`)."""
+    """The `TaskExit` an exiting process gets from a taskvisor call (see `live_caller`); it
+    gives back taskvisor's cancels."""
     return me._exit_now(call)
