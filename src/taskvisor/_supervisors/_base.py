@@ -13,6 +13,7 @@ supervisor's own task stops the children, each with exit ``"shutdown"`` and a ki
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Hashable, Iterable
 from typing import Any, Self, TypeVar
 
@@ -81,16 +82,39 @@ def restarts(restart: str, reason: ExitReason) -> bool:
     return not (is_normal(reason) or is_shutdown(reason))
 
 
+class Boot(enum.Enum):
+    """A supervisor object before and after it starts its process.
+
+    NEW -> STARTED      `start_link` or ``async with`` started its process (a supervisor
+                        starts once); its process's lifecycle (running, exiting, dead) says
+                        the rest
+    """
+
+    NEW = "new"  # built and checked: no process, no event loop, no pid yet
+    STARTED = "started"  # its process was started, on `_loop`
+
+
+NEW, STARTED = Boot.NEW, Boot.STARTED
+
+
 class SupervisorProcess(Supervising):
     """The process record shared by `TaskSupervisor` and `Supervisor`."""
 
-    __slots__ = ("_intensity", "_loop", "_name", "_stop_asked", "_up")
+    __slots__ = ("_intensity", "_loop", "_name", "_phase", "_stop_asked", "_up")
 
+    _phase: Boot
     _intensity: RestartIntensity
-    _loop: asyncio.AbstractEventLoop | None  # None until started
+    _loop: asyncio.AbstractEventLoop  # set when STARTED
     _name: Hashable | None
     _stop_asked: asyncio.Future[None]
     _up: asyncio.Future[None]
+
+    def _prepare(self, name: object, intensity: RestartIntensity) -> None:
+        """Fill in a new supervisor's record (NEW: its process starts later, once)."""
+        start(self, None, (), None, None)
+        self._phase = NEW
+        self._name = check_name(name)
+        self._intensity = intensity
 
     # -- subclass hooks -------------------------------------------------------------------
 
@@ -116,13 +140,14 @@ class SupervisorProcess(Supervising):
 
     async def _boot(self, link: bool, call: tuple[str, tuple[Any, ...]]) -> None:
         """Start the supervisor's own process (linked to the caller) and wait until it runs."""
-        if self._loop is not None:
+        if self._phase is STARTED:
             raise RuntimeError(f"{self!r} was already started; a supervisor starts once")
         loop = running_loop(call[0])
         caller = live_caller(loop, *call)
         name = self._name
         if name is not None:
             register(name, self)
+        self._phase = STARTED
         self._loop = loop
         self._up = loop.create_future()
         self._stop_asked = loop.create_future()
@@ -160,7 +185,7 @@ class SupervisorProcess(Supervising):
 
     def _live(self, call: tuple[str, tuple[Any, ...]]) -> SupervisorProcess:
         """This supervisor, if it can take a request now; else exit ``"noproc"``."""
-        if self._loop is None:
+        if self._phase is NEW:
             raise self._not_started()
         check_on_loop(self._loop, call[0], self)
         if not is_running(self):
@@ -174,7 +199,7 @@ class SupervisorProcess(Supervising):
     @property
     def pid(self) -> Any:
         """The supervisor's process id."""
-        if self._loop is None:
+        if self._phase is NEW:
             raise self._not_started()
         return pid_of(self)
 
@@ -201,7 +226,6 @@ class SupervisorProcess(Supervising):
 
     def _too_many_restarts(self) -> bool:
         """Count a restart now; past the limit, log it and stop with ``"shutdown"``."""
-        assert self._loop is not None
         if self._intensity.allow(self._loop.time()):
             return False
         logger.error(
@@ -251,7 +275,7 @@ class SupervisorProcess(Supervising):
 
     def __repr__(self) -> str:
         kind = type(self).__name__
-        if self._loop is None:
+        if self._phase is NEW:
             return f"<{kind} name={self._name!r} not started>"
         name = "" if self._name is None else f" name={self._name!r}"
         return f"<{kind} {pid_of(self)!r}{name} {state_of(self)}>"
@@ -290,14 +314,14 @@ async def stop_supervisor(
     call = (f"{kind.__name__}.stop", (sup_or_name, reason))
     sup = resolve(sup_or_name, kind, call)
     me = current(call[0])
-    if sup._loop is not None:
+    if sup._phase is STARTED:
         check_on_loop(sup._loop, call[0], sup)
     doomed = is_exiting(me)
     if doomed:
         if not leaving:
             raise exit_now(me, call)
         reason = reason_of(me)
-    if not is_alive(sup) or sup._loop is None:
+    if sup._phase is NEW or not is_alive(sup):
         return
     died = sup._loop.create_future()
     watch(sup, lambda _: wake(died))
@@ -311,7 +335,7 @@ async def stop_supervisor(
 def alive(sup_or_name: object, kind: type[S], call: tuple[str, tuple[Any, ...]]) -> S:
     """The started, live supervisor for a query; else RuntimeError or exit ``"noproc"``."""
     sup = resolve(sup_or_name, kind, call)
-    if sup._loop is None:
+    if sup._phase is NEW:
         raise sup._not_started()
     check_on_loop(sup._loop, call[0], sup)
     if not is_alive(sup):

@@ -14,22 +14,61 @@ ancestors begin with the supervisor, as in Elixir.
 from __future__ import annotations
 
 import collections
+import enum
 import inspect
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Literal, Protocol, final, runtime_checkable
 
 from .._child_spec import ChildInfo, ChildSpec
-from .._runtime._api import is_exiting, link, pid_of, start
+from .._runtime._api import is_exiting, link, pid_of
 from .._runtime._pid import Pid, lookup
 from .._runtime._proc import Proc
 from .._types import ExitReason, ShutdownTimeout
 from .._validate import check_choice
-from ._base import SupervisorProcess, alive, check_name, restarts, stop_supervisor
+from ._base import SupervisorProcess, alive, restarts, stop_supervisor
 from ._intensity import RestartIntensity, check_intensity
 
 __all__ = ["HasChildSpec", "Strategy", "Supervisor", "to_child_spec"]
 
 Strategy = Literal["one_for_one", "one_for_all", "rest_for_one"]
+
+
+class ChildState(enum.Enum):
+    """A supervised child's lifecycle, one per child spec (changed by the supervisor's task
+    and by the child's exit).
+
+    STOPPED -> RUNNING      its start function returned a live process
+    RUNNING -> EXITED       it ended on its own: an event the supervisor handles in order
+    RUNNING -> STOPPING     the supervisor stops it, to restart it with a sibling
+    STOPPING -> STOPPED     it died of that stop: the supervisor's doing, not an event
+    STOPPING -> RUNNING     the stop was cut short and it lives on (its exit is an event)
+    EXITED -> RUNNING       restarted
+    EXITED -> STOPPED       not restarted (its restart, or the intensity, says no)
+    * -> STOPPED            it ended while the supervisor itself stops
+    """
+
+    STOPPED = "stopped"  # no process: not started yet, ignored, or ended for good
+    RUNNING = "running"  # its process runs, linked to the supervisor
+    STOPPING = "stopping"  # the supervisor is stopping it for a restart
+    EXITED = "exited"  # it ended on its own; its exit waits in the supervisor's events
+
+
+STOPPED, RUNNING, STOPPING, EXITED = (
+    ChildState.STOPPED,
+    ChildState.RUNNING,
+    ChildState.STOPPING,
+    ChildState.EXITED,
+)
+
+
+class _Child:
+    """What the supervisor knows of one child spec's process."""
+
+    __slots__ = ("proc", "state")
+
+    def __init__(self) -> None:
+        self.proc: Proc | None = None  # while RUNNING or STOPPING
+        self.state = STOPPED
 
 
 @runtime_checkable
@@ -97,12 +136,11 @@ class Supervisor(SupervisorProcess):
     stops the children in reverse start order, each within its own ``shutdown``.
     """
 
-    __slots__ = ("_events", "_procs", "_specs", "_stopping", "_strategy", "_wakeup")
+    __slots__ = ("_child_of", "_events", "_specs", "_strategy", "_wakeup")
 
+    _child_of: dict[Hashable, _Child]  # by spec id, one per spec
     _events: collections.deque[tuple[ChildSpec, ExitReason]]
-    _procs: dict[Hashable, Proc]  # running children by id
     _specs: list[ChildSpec]  # in start order
-    _stopping: set[Proc]  # children the supervisor itself is stopping: not events
     _wakeup: Any
 
     def __init__(
@@ -115,15 +153,11 @@ class Supervisor(SupervisorProcess):
     ) -> None:
         check_choice(strategy, "strategy", ("one_for_one", "one_for_all", "rest_for_one"))
         restarts, seconds = check_intensity(max_restarts, max_seconds)
-        start(self, None, (), None, None)
-        self._name = check_name(name)
-        self._loop = None
-        self._intensity = RestartIntensity(restarts, seconds)
+        self._prepare(name, RestartIntensity(restarts, seconds))
         self._strategy = strategy
         self._specs = _specs(children)
-        self._procs = {}
+        self._child_of = {spec.id: _Child() for spec in self._specs}
         self._events = collections.deque()
-        self._stopping = set()
         self._wakeup = None
 
     @classmethod
@@ -185,16 +219,13 @@ class Supervisor(SupervisorProcess):
         Cancellation: not a wait; nothing to cancel.
         """
         sup = alive(self, Supervisor, ("Supervisor.which_children", (self,)))
-        procs = sup._procs
-        return [
-            ChildInfo(
-                s.id,
-                pid_of(procs[s.id]) if s.id in procs else None,
-                s.type,
-                [s.start[0]],
+        infos = []
+        for s in sup._specs:
+            proc = sup._child_of[s.id].proc
+            infos.append(
+                ChildInfo(s.id, None if proc is None else pid_of(proc), s.type, [s.start[0]])
             )
-            for s in sup._specs
-        ]
+        return infos
 
     def count_children(self: Supervisor | Hashable) -> dict[str, int]:
         """``{"specs": n, "active": n, "supervisors": n, "workers": n}``, as Elixir's.
@@ -210,7 +241,7 @@ class Supervisor(SupervisorProcess):
         supervisors = sum(1 for s in sup._specs if s.type == "supervisor")
         return {
             "specs": len(sup._specs),
-            "active": len(sup._procs),
+            "active": sum(1 for child in sup._child_of.values() if child.proc is not None),
             "supervisors": supervisors,
             "workers": len(sup._specs) - supervisors,
         }
@@ -244,15 +275,21 @@ class Supervisor(SupervisorProcess):
             )
         proc = lookup(pid)
         if proc is None:  # it died already: an exit like any other
-            self._events.append((spec, "noproc"))
+            self._exited(spec, "noproc")
             return None
         link(self, proc)
-        self._procs[spec.id] = proc
+        child = self._child_of[spec.id]
+        child.proc = proc
+        child.state = RUNNING
         return None
+
+    def _exited(self, spec: ChildSpec, reason: ExitReason) -> None:
+        """The child of `spec` ended on its own (or failed to restart): an event, in order."""
+        self._child_of[spec.id].state = EXITED
+        self._events.append((spec, reason))
 
     async def _run(self) -> None:
         loop = self._loop
-        assert loop is not None
         while not is_exiting(self):
             if not self._events:
                 self._wakeup = loop.create_future()
@@ -264,11 +301,10 @@ class Supervisor(SupervisorProcess):
         await self._stop_children(self._running_in_reverse(), concurrently=False)
 
     async def _handle_exit(self, spec: ChildSpec, reason: ExitReason) -> None:
-        if not restarts(spec.restart, reason):
+        if not restarts(spec.restart, reason) or self._too_many_restarts():
+            self._child_of[spec.id].state = STOPPED
             if spec.restart == "temporary":
-                self._specs.remove(spec)
-            return
-        if self._too_many_restarts():
+                self._forget(spec)
             return
         index = self._specs.index(spec)
         if self._strategy == "one_for_one":
@@ -276,26 +312,40 @@ class Supervisor(SupervisorProcess):
         else:
             # every child it keeps a spec for, running or not (a transient that ended normally)
             again = list(self._specs if self._strategy == "one_for_all" else self._specs[index:])
-            running = [self._procs[s.id] for s in reversed(again) if s.id in self._procs]
-            await self._stop_quietly(running)
+            await self._stop_quietly([self._child_of[s.id] for s in reversed(again)])
             for dropped in [s for s in again if s.restart == "temporary" and s is not spec]:
-                self._specs.remove(dropped)  # a temporary child stopped here is not restarted
+                self._forget(dropped)  # a temporary child stopped here is not restarted
                 again.remove(dropped)
         for s in again:
             failure = await self._start(s)
             if failure is not None:  # counts as another exit: retried while intensity allows
-                self._events.append((s, failure))
+                self._exited(s, failure)
 
-    async def _stop_quietly(self, children: list[Proc]) -> None:
+    def _forget(self, spec: ChildSpec) -> None:
+        self._specs.remove(spec)
+        del self._child_of[spec.id]
+
+    async def _stop_quietly(self, children: list[_Child]) -> None:
         """Stop siblings for a restart: their exits are the supervisor's doing, not events."""
-        self._stopping.update(children)
+        stopping = []
+        for child in children:
+            if child.proc is not None:
+                child.state = STOPPING
+                stopping.append(child.proc)
         try:
-            await self._stop_children(children, concurrently=False)
+            await self._stop_children(stopping, concurrently=False)
         finally:
-            self._stopping.difference_update(children)
+            for child in children:
+                if child.state is STOPPING:  # cut short: it lives on
+                    child.state = RUNNING
 
     def _running_in_reverse(self) -> list[Proc]:
-        return [self._procs[s.id] for s in reversed(self._specs) if s.id in self._procs]
+        running = []
+        for spec in reversed(self._specs):
+            proc = self._child_of[spec.id].proc
+            if proc is not None:
+                running.append(proc)
+        return running
 
     def _on_stop(self) -> None:
         super()._on_stop()
@@ -308,7 +358,7 @@ class Supervisor(SupervisorProcess):
 
     def _spec_of(self, proc: Proc) -> ChildSpec | None:
         for spec in self._specs:
-            if self._procs.get(spec.id) is proc:
+            if self._child_of[spec.id].proc is proc:
                 return spec
         return None
 
@@ -322,8 +372,10 @@ class Supervisor(SupervisorProcess):
     def _child_exited(self, child: Proc, reason: ExitReason) -> None:
         spec = self._spec_of(child)
         assert spec is not None
-        del self._procs[spec.id]
-        if is_exiting(self) or child in self._stopping:
+        record = self._child_of[spec.id]
+        record.proc = None
+        if record.state is STOPPING or is_exiting(self):
+            record.state = STOPPED
             return
-        self._events.append((spec, reason))
+        self._exited(spec, reason)
         self._wake()

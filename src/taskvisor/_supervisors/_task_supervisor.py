@@ -32,7 +32,6 @@ from .._runtime._api import (
     reason_of,
     respawn,
     spawn,
-    start,
 )
 from .._runtime._api import (
     link as link_to,
@@ -46,7 +45,7 @@ from .._stream_options import SupervisedStreamOptions, stream_options, supervise
 from .._task import Task
 from .._types import ExitReason, ShutdownTimeout
 from .._validate import check_choice, check_shutdown, hide_catch_all, keywords_for_fn
-from ._base import SupervisorProcess, alive, check_name, resolve, restarts, stop_supervisor
+from ._base import STARTED, SupervisorProcess, alive, check_name, resolve, restarts, stop_supervisor
 from ._intensity import RestartIntensity, check_intensity
 
 __all__ = ["TaskSupervisor"]
@@ -130,10 +129,7 @@ class TaskSupervisor(SupervisorProcess):
     ) -> None:
         _check_max_children(max_children)
         restarts, seconds = check_intensity(max_restarts, max_seconds)
-        start(self, None, (), None, None)
-        self._name = check_name(name)
-        self._loop = None
-        self._intensity = RestartIntensity(restarts, seconds)
+        self._prepare(name, RestartIntensity(restarts, seconds))
         self._max_children = max_children
         self._executor = check_executor(executor)
         self._children = {}
@@ -258,7 +254,6 @@ class TaskSupervisor(SupervisorProcess):
         kind = _child(restart, shutdown)
         runner = runner_for(fn, sup._executor if executor is None else executor)
         caller = sup._caller_for("TaskSupervisor.start_child", fn, args, _MAX_CHILDREN)
-        assert sup._loop is not None
         child = spawn(fn, args, caller, runner, sup._loop, sup, sup)
         sup._adopt(child, kind)
         return pid_of(child)
@@ -495,11 +490,13 @@ class TaskSupervisor(SupervisorProcess):
 
     def _caller_for(self, name: str, fn: Any, args: tuple[Any, ...], full: str) -> Proc:
         """The calling process, once the supervisor is known to take one more child."""
-        loop = self._loop
-        if _get_running_loop() is not loop or not is_running(self):
+        if (
+            self._phase is not STARTED
+            or _get_running_loop() is not self._loop
+            or not is_running(self)
+        ):
             self._live((name, (self, fn, *args)))  # raises: not started, off the loop, "noproc"
-        assert loop is not None
-        caller = live_caller(loop, name, args, (self, fn))
+        caller = live_caller(self._loop, name, args, (self, fn))
         limit = self._max_children
         if limit is not None and len(self._children) >= limit:
             named = "" if self._name is None else f" {self._name!r}"
@@ -512,7 +509,7 @@ class TaskSupervisor(SupervisorProcess):
         if is_alive(child):
             self._children[child] = kind
         else:  # ended inside spawn (an eager task factory): restart it
-            assert self._loop is not None  # later, or a child that never awaits would recurse
+            # later, or a child that never awaits would recurse
             self._loop.call_soon(self._after_exit, child, reason_of(child), kind)
 
     async def _run(self) -> None:
@@ -545,7 +542,6 @@ class TaskSupervisor(SupervisorProcess):
             return
         if self._too_many_restarts():
             return
-        assert self._loop is not None
         self._adopt(respawn(child, self._loop, self, self), kind)
 
 
@@ -571,7 +567,6 @@ def _start_task(
     kind = _child("temporary", shutdown)
     runner = runner_for(fn, sup._executor if executor is None else executor)
     owner = sup._caller_for(name, fn, args, _MAX_CHILDREN)
-    assert sup._loop is not None
     task = spawn_task(Task, owner, fn, args, runner, sup._loop, None, link, sup)
     if is_alive(task):
         link_to(task, sup)
