@@ -2,6 +2,7 @@
 
     bash bench/run.sh            # full run: N = 10_000 and 100_000, 5 rounds
     bash bench/run.sh --quick    # smoke: N = 10_000, 3 rounds
+    bash bench/run.sh --python 3.11,3.13   # the full run under each of those Pythons
 
 Timed workloads (each for two task bodies: "ret" returns at once, "sleep0" awaits one
 checkpoint first):
@@ -831,7 +832,8 @@ def main() -> int:
     p.add_argument(
         "--out",
         default=os.path.join(HERE, "results"),
-        help="where to write latest.txt and latest.json (default bench/results)",
+        help="where to write latest.txt and latest.json, and the same as python3.X.txt and "
+        ".json (default bench/results)",
     )
     args = p.parse_args()
     if args.soak:
@@ -923,29 +925,28 @@ def main() -> int:
     report = "\n".join(out)
     print(report, flush=True)
 
+    raw = {
+        "machine": header,
+        "ns": ns,
+        "rounds": rounds,
+        "rounds_large": rounds_large,
+        "time_samples_s": [
+            {"workload": k[0], "body": k[1], "n": k[2], "system": k[3], "samples": v}
+            for k, v in samples.items()
+        ],
+        "memory_bytes_per_task": [{"n": k[0], "system": k[1], **v} for k, v in mem.items()],
+        "gc_objects_per_task": list(objects.values()),
+        "targets": verdicts,
+        "soak": None if soak is None else soak[0],
+        "cpu": cpu,
+    }
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "latest.txt"), "w") as f:
-        f.write(header + "\n\n" + report + "\n")
-    with open(os.path.join(args.out, "latest.json"), "w") as f:
-        json.dump(
-            {
-                "machine": header,
-                "ns": ns,
-                "rounds": rounds,
-                "rounds_large": rounds_large,
-                "time_samples_s": [
-                    {"workload": k[0], "body": k[1], "n": k[2], "system": k[3], "samples": v}
-                    for k, v in samples.items()
-                ],
-                "memory_bytes_per_task": [{"n": k[0], "system": k[1], **v} for k, v in mem.items()],
-                "gc_objects_per_task": list(objects.values()),
-                "targets": verdicts,
-                "soak": None if soak is None else soak[0],
-                "cpu": cpu,
-            },
-            f,
-            indent=1,
-        )
+    # latest.*, and python3.X.* (so that a run under each Python keeps its own)
+    for name in ("latest", "python{}.{}".format(*sys.version_info[:2])):
+        with open(os.path.join(args.out, f"{name}.txt"), "w") as f:
+            f.write(header + "\n\n" + report + "\n")
+        with open(os.path.join(args.out, f"{name}.json"), "w") as f:
+            json.dump(raw, f, indent=1)
     return 0
 
 
