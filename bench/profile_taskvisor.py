@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/profile_taskvisor.py WORKLOAD [ret|sleep0] [N]
 
-WORKLOAD: spawn | stream | stream5 | start | start_child.
+WORKLOAD: spawn | stream | stream5 | start | start_child | stream_thread (a plain function
+on the thread pool; its baseline is the run_in_executor window).
 
 Prints the top functions by self time (tottime). cProfile inflates Python-level call
 overhead, so read the ranking, not the absolute numbers; compare with the same profile of
@@ -16,12 +17,14 @@ import gc
 import os
 import pstats
 import sys
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from systems import asyncio_bare, taskvisor_sys
 
-CASES = {
+Case = Callable[[int, str], float]
+CASES: dict[str, tuple[Case, Case]] = {
     "spawn": (taskvisor_sys.spawn, asyncio_bare.spawn),
     "stream": (lambda n, v: taskvisor_sys.stream(n, v, timeout=None), asyncio_bare.stream),
     "stream5": (
@@ -30,6 +33,7 @@ CASES = {
     ),
     "start": (taskvisor_sys.start, asyncio_bare.start),
     "start_child": (taskvisor_sys.start_child, asyncio_bare.start_child),
+    "stream_thread": (taskvisor_sys.stream_thread, asyncio_bare.stream_thread),
 }
 
 

@@ -2,17 +2,22 @@
 
     bash bench/run.sh            # full run: N = 10_000 and 100_000, 5 rounds
     bash bench/run.sh --quick    # smoke: N = 10_000, 3 rounds
+    bash bench/run.sh --python 3.11,3.13   # the full run under each of those Pythons
 
 Timed workloads (each for two task bodies: "ret" returns at once, "sleep0" awaits one
 checkpoint first):
   spawn   spawn N tasks, await all of their results
   stream  N items through a window of 100 concurrent tasks, results in input order
+  stream_thread  the same for a plain (sync) function on a thread pool: taskvisor's
+          default ThreadPool against a window of loop.run_in_executor futures on a
+          ThreadPoolExecutor of the same size ("sleep0": the function calls time.sleep(0))
   start   fire-and-forget N tasks, wait until every one has run
   start_child  N supervised fire-and-forget children (TaskSupervisor.start_child and its
           peers), wait until the owner has seen every one end
 Memory workload:
   idle    N tasks each blocked on one shared event: bytes per task (tracemalloc and RSS
-          delta), in a fresh subprocess per system and method
+          delta), and GC-tracked objects per task (len(gc.get_objects()) delta), in a fresh
+          subprocess per system and method
 Soak (bench/soak_start_child.py, in a fresh subprocess; --no-soak skips it):
   1,000,000 TaskSupervisor.start_child calls (100,000 with --quick), 10% crashing once under
   restart="transient": RSS at intervals, and the checks (children() == [] at the end, every
@@ -44,6 +49,7 @@ import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -63,6 +69,7 @@ WORKLOADS = {
     "stream": "async_stream c=100",
     "start": "start (fire&forget)",
     "start_child": "start_child (supervised)",
+    "stream_thread": "async_stream plain fn, threads c=100",
 }
 
 
@@ -142,6 +149,19 @@ def _cases() -> list[Case]:
             lambda n, v: tv.start_child(n, v, uv),
         ),
         Case("start_child", "aiojobs Scheduler.spawn", aiojobs_sys.start_child),
+        # -- async_stream of a plain function, on a thread pool of the same size -----------
+        Case("stream_thread", "asyncio run_in_executor window", a.stream_thread, baseline=True),
+        Case("stream_thread", "taskvisor async_stream timeout=None", tv.stream_thread),
+        Case(
+            "stream_thread",
+            "uvloop: asyncio run_in_executor window",
+            lambda n, v: a.stream_thread(n, v, uv),
+        ),
+        Case(
+            "stream_thread",
+            "uvloop: taskvisor async_stream timeout=None",
+            lambda n, v: tv.stream_thread(n, v, uv),
+        ),
     ]
 
 
@@ -162,6 +182,20 @@ MEMORY_LABELS = {
     "trio": "trio nursery",
     "elixir": "elixir Task.start (:erlang.memory(:processes))",
 }
+# GC-tracked objects per live process: memory_probe.py system -> row label
+GC_SYSTEMS = {
+    "asyncio-list": "asyncio create_task (held in a list)",
+    "asyncio": "asyncio create_task+strong-ref set",
+    "taskvisor": "taskvisor Task.start",
+    "taskvisor-start_child": "taskvisor TaskSupervisor.start_child",
+    "taskvisor-async_": "taskvisor Task.async_",
+}
+# the bare-asyncio row each taskvisor row is held against (the baseline of its timed workload)
+GC_BASELINE = {
+    "taskvisor": "asyncio",
+    "taskvisor-start_child": "asyncio",
+    "taskvisor-async_": "asyncio-list",
+}
 
 
 def is_bare(case: Case) -> bool:
@@ -171,8 +205,8 @@ def is_bare(case: Case) -> bool:
 
 def select(cases: list[Case], only: str | None) -> list[Case]:
     """With `only`: every row of the workload named `only` (spawn, stream, start,
-    start_child), or the rows whose label contains it plus the bare-asyncio rows (default
-    loop and uvloop) of the workloads those rows belong to."""
+    start_child, stream_thread), or the rows whose label contains it plus the bare-asyncio
+    rows (default loop and uvloop) of the workloads those rows belong to."""
     if not only:
         return cases
     if only in WORKLOADS:
@@ -268,21 +302,33 @@ def run_elixir_time(
 # -- memory ------------------------------------------------------------------------------
 
 
-def run_memory(ns: list[int], with_elixir: bool) -> dict[tuple[int, str], dict[str, float]]:
+Memory = dict[tuple[int, str], dict[str, float]]  # (N, system) -> method -> bytes per task
+GCObjects = dict[tuple[int, str], dict[str, Any]]  # (N, system) -> the probe's gc line
+
+
+def probe(system: str, n: int, method: str) -> dict[str, Any]:
+    """bench/memory_probe.py in a fresh process: its JSON line."""
+    out = subprocess.run(
+        [sys.executable, os.path.join(HERE, "memory_probe.py"), system, str(n), method],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    line: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return line
+
+
+def run_memory(ns: list[int], with_elixir: bool) -> tuple[Memory, GCObjects]:
     """Fresh subprocess per (system, N, method)."""
-    results: dict[tuple[int, str], dict[str, float]] = {}
-    probe = os.path.join(HERE, "memory_probe.py")
+    results: Memory = {}
+    objects: GCObjects = {}
     for n in ns:
         for system in MEMORY_SYSTEMS:
             for method in ("tracemalloc", "rss"):
-                out = subprocess.run(
-                    [sys.executable, probe, system, str(n), method],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-                value = json.loads(out.strip().splitlines()[-1])["bytes_per_task"]
+                value = probe(system, n, method)["bytes_per_task"]
                 results.setdefault((n, system), {})[method] = value
+        for system in GC_SYSTEMS:
+            objects[(n, system)] = probe(system, n, "gc")
         if with_elixir:
             cmd = ["elixir", os.path.join(HERE, "elixir_bench.exs"), "memory", "--n", str(n)]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -291,7 +337,7 @@ def run_memory(ns: list[int], with_elixir: bool) -> dict[tuple[int, str], dict[s
                 if parts[0] == "MEMORY":
                     results[(n, "elixir")] = {"processes": float(parts[2])}
         log(f"  memory N={n:,} done")
-    return results
+    return results, objects
 
 
 # -- soak --------------------------------------------------------------------------------
@@ -395,7 +441,7 @@ def time_report(
     return table(header, rows[:-1], {1, 3, 4, 5, 6, 7, 8, 9}), med
 
 
-def memory_report(mem: dict[tuple[int, str], dict[str, float]], ns: list[int]) -> str:
+def memory_report(mem: Memory, ns: list[int]) -> str:
     rows: list[list[str]] = []
     for n in ns:
         base = mem.get((n, "asyncio"), {}).get("tracemalloc")
@@ -422,156 +468,285 @@ def memory_report(mem: dict[tuple[int, str], dict[str, float]], ns: list[int]) -
     return table(header, rows[:-1], {1, 3, 4, 5})
 
 
+def gc_objects_report(objects: GCObjects, ns: list[int]) -> str:
+    """Objects per process, then (at the first N) the same by type, one column per system."""
+    rows: list[list[str]] = []
+    for n in ns:
+        for system, label in GC_SYSTEMS.items():
+            r = objects.get((n, system))
+            if r is None:
+                continue
+            base = objects.get((n, GC_BASELINE.get(system, "")))
+            delta = f"{r['objects_per_task'] - base['objects_per_task']:+.2f}" if base else "-"
+            rows.append(
+                [
+                    "GC-tracked objects per process",
+                    f"{n:,}",
+                    label,
+                    f"{r['objects_per_task']:.2f}",
+                    delta,
+                    GC_SYSTEMS[GC_BASELINE[system]] if base else "",
+                ]
+            )
+        rows.append([])
+    header = ["workload", "N", "system", "objects/process", "delta", "against"]
+    out = [table(header, rows[:-1], {1, 3, 4})]
+    n = ns[0]
+    systems = [s for s in GC_SYSTEMS if (n, s) in objects]
+    types: dict[str, None] = {}  # every type with at least 0.5 per process somewhere, in order
+    for system in systems:
+        types.update(dict.fromkeys(objects[(n, system)]["types"]))
+    by_type = [
+        [t, *(f"{objects[(n, s)]['types'].get(t, 0.0):.2f}" for s in systems)] for t in types
+    ]
+    by_type.append(["total", *(f"{objects[(n, s)]['objects_per_task']:.2f}" for s in systems)])
+    short = [GC_SYSTEMS[s].removeprefix("taskvisor ").removeprefix("asyncio ") for s in systems]
+    out += [
+        "",
+        f"By type (N={n:,}; per process; the types with at least 0.5 per process):",
+        table(["type", *short], by_type, set(range(1, len(systems) + 1))),
+    ]
+    return "\n".join(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One line of the targets: `system` against `base` in `workload`, at every N and body."""
+
+    what: str
+    workload: str
+    system: str
+    base: str
+    primary: bool = True  # counts for the target's verdict; else printed as informational
+
+
+# Issue 9, item 6: the targets, taskvisor against bare asyncio on the default loop (the
+# verdict); the same on uvloop is printed as information.
+TARGETS: list[tuple[str, float, list[Check]]] = [
+    (
+        "spawn+await <= 1.2x create_task+gather",
+        1.2,
+        [
+            Check(
+                "taskvisor vs asyncio",
+                "spawn",
+                "taskvisor async_+await_many",
+                "asyncio create_task+gather",
+            ),
+            Check(
+                "uvloop: taskvisor vs asyncio",
+                "spawn",
+                "uvloop: taskvisor async_+await_many",
+                "uvloop: asyncio create_task+gather",
+                primary=False,
+            ),
+        ],
+    ),
+    (
+        "start <= 1.2x create_task+strong-ref set",
+        1.2,
+        [
+            Check(
+                "taskvisor vs asyncio",
+                "start",
+                "taskvisor Task.start",
+                "asyncio create_task+strong-ref set",
+            ),
+            Check(
+                "uvloop: taskvisor vs asyncio",
+                "start",
+                "uvloop: taskvisor Task.start",
+                "uvloop: asyncio create_task+strong-ref set",
+                primary=False,
+            ),
+        ],
+    ),
+    (
+        "start_child <= 1.25x create_task+strong-ref set",
+        1.25,
+        [
+            Check(
+                "taskvisor vs asyncio",
+                "start_child",
+                "taskvisor TaskSupervisor.start_child",
+                "asyncio create_task+strong-ref set",
+            ),
+            Check(
+                "uvloop: taskvisor vs asyncio",
+                "start_child",
+                "uvloop: taskvisor TaskSupervisor.start_child",
+                "uvloop: asyncio create_task+strong-ref set",
+                primary=False,
+            ),
+        ],
+    ),
+    (
+        "async_stream (c=100, ordered, timeout=None) <= 1.3x task window",
+        1.3,
+        [
+            Check(
+                "timeout=None vs window",
+                "stream",
+                "taskvisor async_stream timeout=None",
+                "asyncio task window",
+            ),
+            Check(
+                "uvloop: timeout=None vs window",
+                "stream",
+                "uvloop: taskvisor async_stream timeout=None",
+                "uvloop: asyncio task window",
+                primary=False,
+            ),
+            Check(
+                "timeout=5.0 vs window + timeout(5.0)",
+                "stream",
+                "taskvisor async_stream timeout=5.0",
+                "asyncio task window + timeout(5.0)",
+                primary=False,
+            ),
+            Check(
+                "timeout=5.0 vs window without timeout (strict)",
+                "stream",
+                "taskvisor async_stream timeout=5.0",
+                "asyncio task window",
+                primary=False,
+            ),
+        ],
+    ),
+    (
+        "async_stream of a plain function on threads <= 1.3x run_in_executor window",
+        1.3,
+        [
+            Check(
+                "taskvisor vs asyncio",
+                "stream_thread",
+                "taskvisor async_stream timeout=None",
+                "asyncio run_in_executor window",
+            ),
+            Check(
+                "uvloop: taskvisor vs asyncio",
+                "stream_thread",
+                "uvloop: taskvisor async_stream timeout=None",
+                "uvloop: asyncio run_in_executor window",
+                primary=False,
+            ),
+        ],
+    ),
+]
+STRETCH = 1.10  # the stretch limit for every primary cell
+MEMORY_LIMIT = 1600  # bytes per idle task (the larger of tracemalloc and RSS)
+GC_EXTRA = 1  # GC-tracked objects a process may hold beyond its bare-asyncio baseline
+
+
 def targets_report(
     med: dict[Key, float],
-    mem: dict[tuple[int, str], dict[str, float]],
+    mem: Memory,
+    objects: GCObjects,
     ns: list[int],
     soak_ok: bool | None = None,
 ) -> tuple[str, dict[str, bool]]:
     lines: list[str] = []
     verdicts: dict[str, bool] = {}
-    headed: set[str] = set()
 
-    def check(
-        target: str, what: str, wl: str, sys_: str, base: str, limit: float, primary: bool = True
-    ) -> None:
+    def cells(check: Check) -> list[tuple[int, str, float]]:
+        """(N, body, ratio) for every cell measured."""
+        out = []
         for n in ns:
             for v in VARIANTS:
-                a, b = med.get((wl, v, n, sys_)), med.get((wl, v, n, base))
-                if a is None or b is None:
-                    continue
-                if target not in headed:
-                    headed.add(target)
-                    lines.append(f"{target}:")
-                ok = a / b <= limit
-                tag = "PASS" if ok else "FAIL"
-                note = "" if primary else "  (informational)"
-                lines.append(
-                    f"  {tag}  {what:<52} N={n:>7,} [{v:<6}] {a / b:5.2f}x (limit {limit}x){note}"
+                a, b = (
+                    med.get((check.workload, v, n, check.system)),
+                    med.get((check.workload, v, n, check.base)),
                 )
-                if primary:
+                if a is not None and b is not None:
+                    out.append((n, v, a / b))
+        return out
+
+    def line(ok: bool, what: str, n: int, v: str, ratio: float, limit: float, note: str) -> str:
+        tag = "PASS" if ok else "FAIL"
+        return f"  {tag}  {what:<52} N={n:>7,} [{v:<6}] {ratio:5.2f}x (limit {limit}x){note}"
+
+    for target, limit, checks in TARGETS:
+        headed = False
+        for check in checks:
+            for n, v, ratio in cells(check):
+                if not headed:
+                    headed = True
+                    lines.append(f"{target}:")
+                ok = ratio <= limit
+                note = "" if check.primary else "  (informational)"
+                lines.append(line(ok, check.what, n, v, ratio, limit, note))
+                if check.primary:
                     verdicts[target] = verdicts.get(target, True) and ok
 
-    t1 = "spawn+await <= 1.25x create_task+gather"
-    check(
-        t1,
-        "taskvisor vs asyncio",
-        "spawn",
-        "taskvisor async_+await_many",
-        "asyncio create_task+gather",
-        1.25,
-    )
-    check(
-        t1,
-        "uvloop: taskvisor vs asyncio",
-        "spawn",
-        "uvloop: taskvisor async_+await_many",
-        "uvloop: asyncio create_task+gather",
-        1.25,
-    )
-
-    t2 = "async_stream <= 1.3x task window"
-    check(
-        t2,
-        "timeout=None vs window",
-        "stream",
-        "taskvisor async_stream timeout=None",
-        "asyncio task window",
-        1.3,
-    )
-    check(
-        t2,
-        "timeout=5.0 vs window + timeout(5.0)",
-        "stream",
-        "taskvisor async_stream timeout=5.0",
-        "asyncio task window + timeout(5.0)",
-        1.3,
-    )
-    check(
-        t2,
-        "uvloop: timeout=None vs window",
-        "stream",
-        "uvloop: taskvisor async_stream timeout=None",
-        "uvloop: asyncio task window",
-        1.3,
-    )
-    check(
-        t2,
-        "uvloop: timeout=5.0 vs window + timeout(5.0)",
-        "stream",
-        "uvloop: taskvisor async_stream timeout=5.0",
-        "uvloop: asyncio task window + timeout(5.0)",
-        1.3,
-    )
-    check(
-        t2,
-        "timeout=5.0 vs window without timeout (strict)",
-        "stream",
-        "taskvisor async_stream timeout=5.0",
-        "asyncio task window",
-        1.3,
-        primary=False,
-    )
-
-    t3 = "start <= 1.2x create_task+strong-ref set"
-    check(
-        t3,
-        "taskvisor vs asyncio",
-        "start",
-        "taskvisor Task.start",
-        "asyncio create_task+strong-ref set",
-        1.2,
-    )
-    check(
-        t3,
-        "uvloop: taskvisor vs asyncio",
-        "start",
-        "uvloop: taskvisor Task.start",
-        "uvloop: asyncio create_task+strong-ref set",
-        1.2,
-    )
-
-    t5 = "start_child <= 1.2x create_task+strong-ref set"
-    check(
-        t5,
-        "taskvisor vs asyncio",
-        "start_child",
-        "taskvisor TaskSupervisor.start_child",
-        "asyncio create_task+strong-ref set",
-        1.2,
-    )
-    check(
-        t5,
-        "uvloop: taskvisor vs asyncio",
-        "start_child",
-        "uvloop: taskvisor TaskSupervisor.start_child",
-        "uvloop: asyncio create_task+strong-ref set",
-        1.2,
-    )
-
-    t4 = "idle memory <= 2000 bytes per task"
+    t_mem = f"idle memory <= {MEMORY_LIMIT:,} bytes per task"
     if mem:
-        lines.append(f"{t4}:")
+        lines.append(f"{t_mem}:")
         for n in ns:
             for system in ("taskvisor", "taskvisor+uvloop"):
                 r = mem.get((n, system))
                 if r is None:
                     continue
                 worst = max(r["tracemalloc"], r["rss"])
-                ok = worst <= 2000
-                verdicts[t4] = verdicts.get(t4, True) and ok
+                ok = worst <= MEMORY_LIMIT
+                verdicts[t_mem] = verdicts.get(t_mem, True) and ok
                 lines.append(
                     f"  {'PASS' if ok else 'FAIL'}  {system:<52} N={n:>7,} "
                     f"tracemalloc {r['tracemalloc']:.0f} B, RSS {r['rss']:.0f} B "
-                    f"(limit 2000 B)"
+                    f"(limit {MEMORY_LIMIT:,} B)"
+                )
+    t_gc = f"GC-tracked objects per process <= bare asyncio's + {GC_EXTRA}"
+    if objects:
+        lines.append(f"{t_gc}:")
+        for n in ns:
+            for system, base in GC_BASELINE.items():
+                r, b = objects.get((n, system)), objects.get((n, base))
+                if r is None or b is None:
+                    continue
+                extra = r["objects_per_task"] - b["objects_per_task"]
+                ok = extra <= GC_EXTRA + 0.01  # a few objects in all, not per process
+                verdicts[t_gc] = verdicts.get(t_gc, True) and ok
+                lines.append(
+                    f"  {'PASS' if ok else 'FAIL'}  {GC_SYSTEMS[system]:<52} N={n:>7,} "
+                    f"{r['objects_per_task']:.2f} vs {b['objects_per_task']:.2f} "
+                    f"({GC_SYSTEMS[base]}): {extra:+.2f}"
                 )
     if soak_ok is not None:
         t6 = "soak: start_child with crashes: children() back to [], each item once, RSS flat"
         lines += [f"{t6}:", f"  {'PASS' if soak_ok else 'FAIL'}  (see the soak above)"]
         verdicts[t6] = soak_ok
+
+    # The stretch (issue 9, item 6), reported either way: every primary cell <= 1.10x, and
+    # taskvisor on uvloop faster than bare asyncio on the default loop.
+    stretch: dict[str, bool] = {}
+    t_cells = f"stretch: every target cell <= {STRETCH}x"
+    t_uv = "stretch: taskvisor on uvloop faster than bare asyncio on the default loop"
+    cell_lines: list[str] = []
+    uv_lines: list[str] = []
+    for _target, _limit, checks in TARGETS:
+        for check in checks:
+            if not check.primary:
+                continue
+            for n, v, ratio in cells(check):
+                ok = ratio <= STRETCH
+                stretch[t_cells] = stretch.get(t_cells, True) and ok
+                what = f"{check.workload}: {check.what}"
+                cell_lines.append(line(ok, what, n, v, ratio, STRETCH, ""))
+            uv = dataclasses.replace(
+                check, what=f"uvloop: {check.what}", system=f"uvloop: {check.system}"
+            )
+            for n, v, ratio in cells(uv):
+                ok = ratio < 1.0
+                stretch[t_uv] = stretch.get(t_uv, True) and ok
+                uv_lines.append(line(ok, f"{check.workload}: {uv.what}", n, v, ratio, 1.0, ""))
+    if cell_lines:
+        lines += [f"{t_cells} (informational):", *cell_lines]
+    if uv_lines:
+        lines += [f"{t_uv} (informational; limit: below 1.0x):", *uv_lines]
+
     summary = ["", "Summary:"] + [
         f"  {'PASS' if ok else 'FAIL'}  {t}" for t, ok in verdicts.items()
     ]
+    summary += [f"  {'PASS' if ok else 'FAIL'}  {t} (informational)" for t, ok in stretch.items()]
     return "\n".join(lines + summary), verdicts
 
 
@@ -631,7 +806,11 @@ def main() -> int:
         default=3,
         help="rounds for the slow peers (aiometer, anyio) at N > 10_000 (default 3)",
     )
-    p.add_argument("--no-memory", action="store_true", help="skip the idle-memory workload")
+    p.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="skip the idle-memory workload (bytes and GC-tracked objects per task)",
+    )
     p.add_argument("--no-elixir", action="store_true", help="skip Elixir even if installed")
     p.add_argument(
         "--no-soak", action="store_true", help="skip the start_child soak (also skipped by --only)"
@@ -647,13 +826,14 @@ def main() -> int:
     )
     p.add_argument(
         "--only",
-        help="only one workload (spawn, stream, start, start_child), or only the rows whose "
-        "label contains this text (plus the bare-asyncio rows of their workloads)",
+        help="only one workload (spawn, stream, start, start_child, stream_thread), or only the "
+        "rows whose label contains this text (plus the bare-asyncio rows of their workloads)",
     )
     p.add_argument(
         "--out",
         default=os.path.join(HERE, "results"),
-        help="where to write latest.txt and latest.json (default bench/results)",
+        help="where to write latest.txt and latest.json, and the same as python3.X.txt and "
+        ".json (default bench/results)",
     )
     args = p.parse_args()
     if args.soak:
@@ -707,10 +887,11 @@ def main() -> int:
     elif not args.no_elixir:
         print("elixir: not installed (apt-get install elixir)\n", flush=True)
 
-    mem: dict[tuple[int, str], dict[str, float]] = {}
+    mem: Memory = {}
+    objects: GCObjects = {}
     if not args.no_memory:
-        log("memory (fresh subprocess per system, N and method)")
-        mem = run_memory(ns, have_elixir)
+        log("memory and GC-tracked objects (fresh subprocess per system, N and method)")
+        mem, objects = run_memory(ns, have_elixir)
 
     soak: tuple[str, bool] | None = None
     if not args.no_soak and not args.only:
@@ -731,39 +912,41 @@ def main() -> int:
     out = [text]
     if mem:
         out += ["", memory_report(mem, ns)]
+    if objects:
+        out += ["", gc_objects_report(objects, ns)]
     if soak is not None:
         out += ["", "Soak (bench/soak_start_child.py):", soak[0]]
     if cpu is not None:
         out += ["", "CPU-bound work on processes (bench/cpu.py):", cpu]
-    targets, verdicts = targets_report(med, mem, ns, None if soak is None else soak[1])
+    targets, verdicts = targets_report(med, mem, objects, ns, None if soak is None else soak[1])
     out += ["", "Targets (ratios of medians; taskvisor vs bare asyncio on the same loop):", targets]
     elapsed = time.perf_counter() - started
     out += ["", f"total wall time: {elapsed:.0f} s"]
     report = "\n".join(out)
     print(report, flush=True)
 
+    raw = {
+        "machine": header,
+        "ns": ns,
+        "rounds": rounds,
+        "rounds_large": rounds_large,
+        "time_samples_s": [
+            {"workload": k[0], "body": k[1], "n": k[2], "system": k[3], "samples": v}
+            for k, v in samples.items()
+        ],
+        "memory_bytes_per_task": [{"n": k[0], "system": k[1], **v} for k, v in mem.items()],
+        "gc_objects_per_task": list(objects.values()),
+        "targets": verdicts,
+        "soak": None if soak is None else soak[0],
+        "cpu": cpu,
+    }
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "latest.txt"), "w") as f:
-        f.write(header + "\n\n" + report + "\n")
-    with open(os.path.join(args.out, "latest.json"), "w") as f:
-        json.dump(
-            {
-                "machine": header,
-                "ns": ns,
-                "rounds": rounds,
-                "rounds_large": rounds_large,
-                "time_samples_s": [
-                    {"workload": k[0], "body": k[1], "n": k[2], "system": k[3], "samples": v}
-                    for k, v in samples.items()
-                ],
-                "memory_bytes_per_task": [{"n": k[0], "system": k[1], **v} for k, v in mem.items()],
-                "targets": verdicts,
-                "soak": None if soak is None else soak[0],
-                "cpu": cpu,
-            },
-            f,
-            indent=1,
-        )
+    # latest.*, and python3.X.* (so that a run under each Python keeps its own)
+    for name in ("latest", "python{}.{}".format(*sys.version_info[:2])):
+        with open(os.path.join(args.out, f"{name}.txt"), "w") as f:
+            f.write(header + "\n\n" + report + "\n")
+        with open(os.path.join(args.out, f"{name}.json"), "w") as f:
+            json.dump(raw, f, indent=1)
     return 0
 
 

@@ -7,10 +7,13 @@ byte-for-byte the same on both sides.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 async def work(x: Any) -> Any:
@@ -23,6 +26,24 @@ async def work_sleep0(x: Any) -> Any:
 
 
 WORK = {"ret": work, "sleep0": work_sleep0}
+
+
+# Plain (sync) bodies, for the stream of a plain function on a thread pool: "sleep0" gives
+# the thread up once (time.sleep(0) releases the GIL), the thread's analogue of a checkpoint.
+def plain(x: Any) -> Any:
+    return x
+
+
+def plain_sleep0(x: Any) -> Any:
+    time.sleep(0)
+    return x
+
+
+PLAIN = {"ret": plain, "sleep0": plain_sleep0}
+
+# The size of the thread pools in that stream: asyncio's default executor's and taskvisor's
+# default ThreadPool's (`taskvisor_sys.stream_thread` checks that taskvisor's agrees).
+THREAD_WORKERS = min(32, (os.cpu_count() or 1) + 4)
 
 
 class Countdown:
@@ -80,7 +101,7 @@ def time_start(
         cd = None
         return elapsed
 
-    return run_on(loop, main)  # type: ignore[no-any-return]
+    return run_on(loop, main)
 
 
 def time_start_child(
@@ -116,7 +137,7 @@ def time_start_child(
             cd = None
         return elapsed
 
-    return run_on(loop, main)  # type: ignore[no-any-return]
+    return run_on(loop, main)
 
 
 async def wait_event(ev: asyncio.Event, blocked: list[int]) -> None:
@@ -158,7 +179,7 @@ async def idle_rounds(
     await drain()
 
 
-def run_on(loop: str, main: Any) -> Any:
+def run_on(loop: str, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run `main()` on a fresh loop: the default asyncio loop or uvloop."""
     factory = None
     if loop == "uvloop":
