@@ -45,6 +45,9 @@ async def await_call(call: Call) -> Any:
     Raises:
         whatever the call raised; `CancelledError` when the call itself ended stopped.
 
+    The process awaits the call's future itself (no `asyncio.shield`): a cancel of the
+    process, which would cancel that future, only ever comes with a kill of the call.
+
     Cancellation: a polite exit signal of the process stops the call and the wait goes on
     (the process's fate is sealed; it ends when the call does, or when the kill that follows
     a shutdown timeout comes). A kill has already killed the call; any other cancel kills it
@@ -62,10 +65,13 @@ async def await_call(call: Call) -> Any:
             else:
                 call.stop()
     try:
-        return await asyncio.shield(future)
+        return await future  # no shield: the thread's result wakes the process in one hop
     except (asyncio.CancelledError, GeneratorExit):  # GeneratorExit: a kill closes us
-        if (me is None or me._call is call) and not future.cancelled():
-            call.kill()  # anyone else's cancel; a kill let go of the call when it killed it
+        if me is None or me._call is call:  # a kill let go of the call when it killed it
+            task = asyncio.current_task()
+            ended_stopped = future.cancelled() and task is not None and not task.cancelling()
+            if not ended_stopped:  # anyone else's cancel (it cancelled the future too)
+                call.kill()
         raise
     finally:
         if me is not None and me._call is call:
