@@ -57,7 +57,7 @@ from ._runtime._api import (
     unlink,
 )
 from ._runtime._proc import Proc
-from ._runtime._reply import Monitored, is_closed, take
+from ._runtime._reply import Monitored, take
 from ._runtime._suspend import suspend, wake
 from ._runtime._tether import Tether, release, tether
 from ._stream_feed import AsyncFeed
@@ -152,6 +152,7 @@ class TaskStream(Generic[T]):
         self._exhausted = False
         self._running: dict[Task, int] = {}
         self._started = 0
+        self._ended_in_spawn = False  # the task being started ended inside its spawn
         self._next = 0  # ordered: the index to return next
         self._ready: dict[int, Ok[Any] | Exit | _TimedOut] = {}
         self._ready_unordered: collections.deque[Ok[Any] | Exit | _TimedOut] = collections.deque()
@@ -346,7 +347,8 @@ class TaskStream(Generic[T]):
         index = self._started
         self._started = index + 1
         task = self._spawn(consumer, self._fn, (item,), self._runner, loop, self)
-        if is_closed(task):  # it ended already, inside spawn (an eager task factory)
+        if self._ended_in_spawn:  # it ended already, inside spawn (an eager task factory)
+            self._ended_in_spawn = False
             return
         self._running[task] = index
         if self._timeout is not None and self._executor is None:  # it runs now: time it
@@ -378,6 +380,7 @@ class TaskStream(Generic[T]):
         index = running.pop(task, -1)
         if index < 0:  # it ended inside spawn (an eager task factory): the one being started
             index = self._started - 1
+            self._ended_in_spawn = True
         of = self._deadline_of
         if of and of[0] is task:  # drop finished tasks from the head of the deadlines
             at = self._deadline_at

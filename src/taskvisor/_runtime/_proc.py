@@ -1,13 +1,10 @@
 """One process: an asyncio task running a function, with a fixed exit reason, links and monitors.
 
-The record is the coroutine its asyncio task runs: the task calls the record's `send` and
-`throw` (the coroutine protocol), which start the function's coroutine on the first step and
-pass every step on to it. So the exit bookkeeping runs inline at the end of the task's last
-step (record the reason, leave the table, reply to the owner, write a crash report, signal
-links, notify monitors), with no wrapper coroutine: a process costs the garbage collector one
-object more than a bare asyncio task, its record. A kill stays strong: closing the function's
-coroutine unhooks one that swallows every exception. Only the process's own asyncio task may
-drive it (a record handed to ``asyncio.gather`` refuses at its first step).
+A process runs inside a wrapper coroutine (`Proc._main`) that does the exit bookkeeping inline
+at the end of the task's last step: record the reason, leave the table, reply to the owner,
+write a crash report, signal links, notify monitors. A wrapper rather than a done-callback is
+cheaper per task and makes a kill stronger: closing the wrapper unhooks a user coroutine that
+swallows every exception.
 
 Three rules keep the model honest (DESIGN §1):
 - a sealed fate: an exit signal fixes the reason first (state DOOMED), then cancels; whatever
@@ -20,12 +17,10 @@ Three rules keep the model honest (DESIGN §1):
 from __future__ import annotations
 
 import asyncio
-import collections.abc
 import contextlib
 import enum
 import inspect
-import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._callables import describe_fn
@@ -39,17 +34,6 @@ from ._reports import log_event, report_crash
 if TYPE_CHECKING:
     from ._executing import Call
     from ._exits import ExitInbox
-
-if sys.version_info >= (3, 12):
-    from _asyncio import current_task as _running_task  # C: the running loop's current task
-else:  # 3.11: asyncio.current_task is Python over this C dict
-    from asyncio.events import _get_running_loop
-
-    _current_tasks = asyncio.tasks._current_tasks  # type: ignore[attr-defined]
-
-    def _running_task() -> asyncio.Task[Any] | None:
-        return _current_tasks.get(_get_running_loop())  # type: ignore[no-any-return]
-
 
 __all__ = ["KILL_GRACE", "Proc", "State", "live"]
 
@@ -93,7 +77,6 @@ class Proc:
         "_call",
         "_caller",
         "_cancels",
-        "_coro",
         "_exits",
         "_fn",
         "_links",
@@ -114,7 +97,6 @@ class Proc:
     _call: Call | None  # the executor call it awaits right now (see `_executing`)
     _caller: Proc | None  # who started it: the head of Process.callers()
     _cancels: int  # cancels taskvisor requested and the process has not given back
-    _coro: Coroutine[Any, Any, Any] | None  # the function's coroutine, from the first step
     _exits: ExitInbox | None  # trap_exit flag and its queue, made on first use
     _fn: Callable[..., Any] | None
     _links: Proc | set[Proc] | None  # one link needs no set
@@ -147,7 +129,6 @@ class Proc:
         self._call = None
         self._caller = caller
         self._cancels = 0
-        self._coro = None
         self._exits = None
         self._fn = fn
         self._links = link  # linked before it starts: an eager task factory may finish it
@@ -162,117 +143,55 @@ class Proc:
         self._watchers = None
         if loop is None:
             return
+        coro = self._main()
         if loop.get_task_factory() is None:
-            aio: asyncio.Task[None] = asyncio.Task(self, loop=loop)  # type: ignore[arg-type]
+            aio: asyncio.Task[None] = asyncio.Task(coro, loop=loop)
         else:
-            aio = loop.create_task(self)  # type: ignore[arg-type]  # may run eagerly: see send
+            aio = loop.create_task(coro)  # may run eagerly: _main registers itself then
         if self._aio is None:
             self._aio = aio
             if self._state is not DEAD:
                 live[aio] = self
 
-    # -- the coroutine its asyncio task runs ------------------------------------------------
-
-    def send(self, value: Any) -> Any:
-        """One step of the process, for its asyncio task (the coroutine protocol).
-
-        The first step starts the function's coroutine (unless a signal came first: the
-        function never runs); every step passes on to it; the last one does the exit
-        bookkeeping. Not for calling: only the process's own task drives it.
-
-        Raises:
-            TypeError: something else than the process's own asyncio task drives it (a
-                `Task` handed to ``asyncio.gather`` or ``create_task``: use `Task.await_`).
-        """
-        if _running_task() is not self._aio:
-            self._check_driver()
-        coro = self._coro
-        if coro is None:
-            coro = self._begin()
-            if coro is None:  # over at once: doomed before it began, or the function raised
-                raise StopIteration
-        try:
-            return coro.send(value)
-        except StopIteration as stop:
-            self._returned(stop.value)
-            raise
-        except BaseException as exc:
-            if self._finish_raised(exc):
-                raise
-        raise StopIteration  # its exit is done; the asyncio task ends quietly
-
-    def throw(self, exc: BaseException) -> Any:
-        """Throw `exc` (a cancel) into the process, for its asyncio task; see `send`."""
-        if _running_task() is not self._aio:
-            self._check_driver()
-        coro = self._coro
-        try:
-            if coro is None:  # cancelled before its first step, or closed by a kill
-                raise exc
-            return coro.throw(exc)
-        except StopIteration as stop:
-            self._returned(stop.value)
-            raise
-        except BaseException as caught:
-            if self._state is DEAD or self._finish_raised(caught):
-                raise
-        raise StopIteration
-
-    def _check_driver(self) -> None:
-        """The running task is not the process's own: fine for the first step of an eager
-        task (inside ``create_task``, before `_setup` knows its task), else refused."""
-        task = _running_task()
-        if self._aio is None and self._coro is None and task is not None:
-            self._aio = task
-            live[task] = self
-            return
-        raise TypeError(
-            f"{self!r} is run by its own asyncio task; it cannot be awaited or scheduled as a "
-            "coroutine (collect a Task with Task.await_, Task.yield_ or Task.await_many)"
-        )
-
-    def _begin(self) -> Coroutine[Any, Any, Any] | None:
-        """SPAWNED -> RUNNING: start the function's coroutine; None if the process is over."""
-        state = self._state
-        if state is DOOMED:  # a signal came before we started: the function never runs
+    async def _main(self) -> None:
+        if self._aio is None:  # an eager task factory started us inside create_task
+            aio = asyncio.current_task()
+            assert aio is not None
+            self._aio = aio
+            live[aio] = self
+        if self._state is DOOMED:  # a signal came before we started: the function never runs
             self._finish(self._reason)
-            return None
-        if state is DEAD:  # killed and closed before its first step
-            return None
-        if state is not SPAWNED:
+            return
+        if self._state is not SPAWNED:
             raise _bad_transition(self, RUNNING)
         self._state = RUNNING
         try:
             if self._runner is None:
-                coro = self._fn(*self._args)  # type: ignore[misc]
+                value = await self._fn(*self._args)  # type: ignore[misc]
             else:
-                coro = self._runner(self._fn, self._args)  # type: ignore[arg-type]
+                value = await self._runner(self._fn, self._args)  # type: ignore[arg-type]
         except BaseException as exc:
             if self._finish_raised(exc):
                 raise
-            return None
-        self._coro = coro
-        return coro  # type: ignore[no-any-return]
-
-    def _returned(self, value: Any) -> None:
-        self._coro = None
-        if self._state is DOOMED:  # the function swallowed our cancel and returned
-            self._finish(self._reason)
         else:
-            self._finish("normal", replied=True, value=value)
+            if self._state is DOOMED:  # the function swallowed our cancel and returned
+                self._finish(self._reason)
+            else:
+                self._finish("normal", replied=True, value=value)
 
     def _finish_raised(self, exc: BaseException) -> bool:
         """Finish after the function raised `exc`; True if `exc` must propagate."""
         if self._state is DOOMED:  # our signal: the reason is fixed whatever `exc` is
             self._finish(self._reason)
-            # GeneratorExit, Ctrl-C and sys.exit() are never ours to swallow.
+            # GeneratorExit: being closed by a kill, let close() finish; Ctrl-C and
+            # sys.exit() are never ours to swallow.
             return isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit)
         if isinstance(exc, asyncio.CancelledError):
             # Someone else's cancel (asyncio.timeout, a TaskGroup, loop teardown): exit
             # "shutdown" and let the cancel go on, never swallowed.
             self._finish("shutdown")
             return True
-        if isinstance(exc, GeneratorExit):  # its coroutine was closed from outside taskvisor
+        if isinstance(exc, GeneratorExit):  # closed from outside taskvisor
             self._finish("killed")
             return True
         if isinstance(exc, KeyboardInterrupt | SystemExit):
@@ -399,7 +318,7 @@ class Proc:
         self._seal("killed", source)
         aio = self._aio
         if aio is None or state is SPAWNED:
-            return  # its first step sees DOOMED and never runs the function
+            return  # _main sees DOOMED when it starts and never runs the function
         call = self._call
         if call is not None:
             self._call = None
@@ -412,7 +331,7 @@ class Proc:
             return  # the cancel was enough
         aio = self._aio
         assert aio is not None
-        coro, self._coro = self._coro, None
+        coro = aio.get_coro()
         aio.add_done_callback(_silence)  # the emptied task ends in an error nobody asked for
         if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) != inspect.CORO_CREATED:
             log_event(
@@ -422,12 +341,12 @@ class Proc:
                 "(it swallowed the cancel or hangs in cleanup); taskvisor closed its coroutine",
             )
         if coro is not None:
-            # "coroutine ignored GeneratorExit": it is dead to taskvisor anyway
+            # "coroutine ignored GeneratorExit": the wrapper has already finished anyway
             with contextlib.suppress(RuntimeError):
                 coro.close()
-        if self._state is not DEAD:  # closing ran its cleanup; it dies of the sealed reason
-            self._finish(self._reason if self._state is DOOMED else "killed")
         aio.cancel()  # end the emptied asyncio task now, not at loop teardown
+        if self._state is not DEAD:  # never started, or nothing reached the wrapper
+            self._finish("killed")
 
     # -- links and monitors ---------------------------------------------------------------
 
@@ -527,9 +446,6 @@ class Proc:
     def __repr__(self) -> str:
         fn = "" if self._fn is None else f" {describe_fn(self._fn)}"
         return f"<process {self._get_pid()!r}{fn} {self._state.value}>"
-
-
-collections.abc.Coroutine.register(Proc)  # what asyncio.Task accepts to drive: see `send`
 
 
 def _bad_transition(proc: Proc, to: State) -> RuntimeError:

@@ -31,8 +31,6 @@ __all__ = [
     "arrival_order",
     "cause",
     "complete",
-    "is_closed",
-    "is_listening",
     "next_arrival",
     "owner_of",
     "spawn_task",
@@ -158,18 +156,8 @@ def owner_of(task: Any, call: tuple[str, tuple[Any, ...]]) -> Proc:
     return me
 
 
-def is_closed(task: Monitored) -> bool:
-    """Its result was taken, or is no longer listened for."""
-    return task._reply is CLOSED
-
-
 def task_owner(task: Monitored) -> Proc:
     return task._owner
-
-
-def is_listening(task: Monitored) -> bool:
-    """The owner still listens and nothing has arrived."""
-    return task._reply is LISTENING
 
 
 _arrivals = itertools.count()
