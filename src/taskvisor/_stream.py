@@ -68,7 +68,7 @@ __all__ = ["Spawn", "TaskStream", "build_stream"]
 
 T = TypeVar("T")
 
-Task = Monitored
+Task = Monitored  # the record behind the public `Task` (this module imports nothing above it)
 
 Spawn = Callable[
     [Proc, Callable[..., Any], tuple[Any, ...], Runner | None, asyncio.AbstractEventLoop, Any],

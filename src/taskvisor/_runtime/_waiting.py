@@ -34,7 +34,7 @@ from ._suspend import suspend, wake
 __all__ = ["await_many", "await_one", "ignore", "shutdown", "yield_many", "yield_one"]
 
 Call = tuple[str, tuple[Any, ...]]
-Task = Monitored
+Task = Monitored  # the record behind the public `Task`
 
 
 async def await_one(task: Task, timeout: float | None) -> Any:
