@@ -1,4 +1,4 @@
-"""async_stream, this checkout against an earlier revision, in alternating runs.
+"""async_stream and the spawn paths, this checkout against an earlier revision, in turns.
 
     python bench/ab_stream.py --base 1634ed9            # 7 rounds, N = 10,000
     python bench/ab_stream.py --base 1634ed9 --rounds 9 --n 20000
@@ -14,7 +14,9 @@ item is the same from run to run whatever else the machine does. Cases: a sync i
 (``range(N)``) with ``timeout=None`` and ``timeout=5.0``, and an async generator input;
 ``max_concurrency=100``, ordered, tasks that return at once; and "threads": a plain function
 in the shared thread pool, ``max_concurrency=8``, ``timeout=5.0`` (the pool, and the timing
-of items from the start of their calls).
+of items from the start of their calls). Two more cases time the spawn paths: "windows"
+(``Task.async_`` + ``Task.await_many``, 100 at a time) and "start_child"
+(``TaskSupervisor.start_child`` until the supervisor holds no child). ``--case`` picks some.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ ROOT = os.path.dirname(HERE)
 CASE = textwrap.dedent(
     """
     import asyncio, gc, sys, time
-    from taskvisor import Task
+    from taskvisor import Task, TaskSupervisor
 
     N, CASE = int(sys.argv[1]), sys.argv[2]
 
@@ -48,7 +50,22 @@ CASE = textwrap.dedent(
         for i in range(n):
             yield i
 
+    async def windows():  # Task.async_ + await_many, 100 at a time
+        for start in range(0, N, 100):
+            await Task.await_many([Task.async_(work, i) for i in range(start, start + 100)])
+
+    async def start_children():  # until the supervisor holds no child
+        async with TaskSupervisor() as sup:
+            for i in range(N):
+                TaskSupervisor.start_child(sup, work, i)
+            while TaskSupervisor.children(sup):
+                await asyncio.sleep(0)
+
     async def main():
+        if CASE in ("windows", "start_child"):
+            t0 = time.perf_counter()
+            await (windows() if CASE == "windows" else start_children())
+            return time.perf_counter() - t0
         items = agen(N) if CASE == "async input" else range(N)
         timeout = 5.0 if CASE in ("timeout=5.0", "threads") else None
         fn, limit = (plain, 8) if CASE == "threads" else (work, 100)
@@ -64,7 +81,7 @@ CASE = textwrap.dedent(
     """
 )
 
-CASES = ("timeout=None", "timeout=5.0", "async input", "threads")
+CASES = ("timeout=None", "timeout=5.0", "async input", "threads", "windows", "start_child")
 
 
 def run(src: str, n: int, case: str) -> float:
@@ -114,21 +131,25 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--instructions", action="store_true", help="count with valgrind")
+    parser.add_argument(
+        "--case", action="append", choices=CASES, help="only this case (may be repeated)"
+    )
     args = parser.parse_args()
+    cases = tuple(args.case) if args.case else CASES
     new = os.path.join(ROOT, "src")
     with tempfile.TemporaryDirectory() as tmp:
         old = base_src(args.base, tmp)
         if args.instructions:
             print(f"N = {args.n:,} and {3 * args.n:,}, base {args.base}, instructions per item")
             print(f"{'case':<14} {'base':>8} {'new':>8} {'new/base':>9}")
-            for case in CASES:
+            for case in cases:
                 base = per_item_instructions(old, args.n, case)
                 now = per_item_instructions(new, args.n, case)
                 print(f"{case:<14} {base:8.0f} {now:8.0f} {now / base:9.3f}")
             return
         samples: dict[tuple[str, str], list[float]] = {}
         for r in range(args.rounds):
-            for case in CASES:
+            for case in cases:
                 pair = [("base", old), ("new", new)]
                 if r % 2:
                     pair.reverse()
@@ -136,7 +157,7 @@ def main() -> None:
                     samples.setdefault((name, case), []).append(run(src, args.n, case))
     print(f"N = {args.n:,}, {args.rounds} rounds, base {args.base}, median µs per item")
     print(f"{'case':<14} {'base':>8} {'new':>8} {'new/base':>9}")
-    for case in CASES:
+    for case in cases:
         base = statistics.median(samples[("base", case)]) / args.n * 1e6
         now = statistics.median(samples[("new", case)]) / args.n * 1e6
         print(f"{case:<14} {base:8.2f} {now:8.2f} {now / base:9.3f}")
