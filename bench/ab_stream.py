@@ -15,7 +15,8 @@ item is the same from run to run whatever else the machine does. Cases: a sync i
 ``max_concurrency=100``, ordered, tasks that return at once; and "threads": a plain function
 in the shared thread pool, ``max_concurrency=8``, ``timeout=5.0`` (the pool, and the timing
 of items from the start of their calls). Two more cases time the spawn paths: "windows"
-(``Task.async_`` + ``Task.await_many``, 100 at a time) and "start_child"
+(``Task.async_`` + ``Task.await_many``, 100 at a time), "await" (``Task.async_`` then
+``Task.await_``, one at a time) and "start_child"
 (``TaskSupervisor.start_child`` until the supervisor holds no child). ``--case`` picks some.
 """
 
@@ -54,6 +55,10 @@ CASE = textwrap.dedent(
         for start in range(0, N, 100):
             await Task.await_many([Task.async_(work, i) for i in range(start, start + 100)])
 
+    async def await_each():  # Task.async_ + Task.await_, one at a time
+        for i in range(N):
+            await Task.await_(Task.async_(work, i))
+
     async def start_children():  # until the supervisor holds no child
         async with TaskSupervisor() as sup:
             for i in range(N):
@@ -62,9 +67,10 @@ CASE = textwrap.dedent(
                 await asyncio.sleep(0)
 
     async def main():
-        if CASE in ("windows", "start_child"):
+        spawns = {"windows": windows, "await": await_each, "start_child": start_children}
+        if CASE in spawns:
             t0 = time.perf_counter()
-            await (windows() if CASE == "windows" else start_children())
+            await spawns[CASE]()
             return time.perf_counter() - t0
         items = agen(N) if CASE == "async input" else range(N)
         timeout = 5.0 if CASE in ("timeout=5.0", "threads") else None
@@ -81,7 +87,10 @@ CASE = textwrap.dedent(
     """
 )
 
-CASES = ("timeout=None", "timeout=5.0", "async input", "threads", "windows", "start_child")
+CASES = (
+    *("timeout=None", "timeout=5.0", "async input", "threads"),
+    *("windows", "await", "start_child"),
+)
 
 
 def run(src: str, n: int, case: str) -> float:

@@ -38,7 +38,7 @@ from ._runtime._adopt import live_caller
 from ._runtime._api import args_of, function_of, pid_of, spawn
 from ._runtime._calling import running_loop
 from ._runtime._pid import Pid
-from ._runtime._reply import Monitored, complete, spawn_task, task_owner
+from ._runtime._reply import Monitored, complete, owner_of, spawn_task, take, task_owner
 from ._stream import TaskStream, build_stream
 from ._stream_options import StreamOptions, stream_options, stream_signature
 from ._types import Exit, Ok, ShutdownTimeout, Timeout
@@ -271,7 +271,12 @@ class Task(Monitored, Generic[T], metaclass=_NoPublicConstructor):
         stops the task. A linked task's crash interrupts this call with `TaskExit(reason)`;
         an outside cancel of the caller passes through as `CancelledError`.
         """
-        return await _waiting.await_one(task, check_timeout(timeout))  # type: ignore[no-any-return]
+        timeout = check_timeout(timeout)
+        call = ("Task.await_", (task, timeout))
+        me = owner_of(task, call)
+        if timeout != 0 and _waiting.waiting_for(task):
+            await _waiting.wait_one(me, task, timeout, call)
+        return _waiting.take_awaited(task, call)  # type: ignore[no-any-return]
 
     @staticmethod
     async def await_many(tasks: Iterable[Task[R]], timeout: Timeout = 5.0) -> list[R]:
@@ -312,7 +317,12 @@ class Task(Monitored, Generic[T], metaclass=_NoPublicConstructor):
         Cancellation: the task is never stopped by this call. A linked task's crash still
         interrupts the caller (unless it traps exits, when you get `Exit(reason)`).
         """
-        return await _waiting.yield_one(task, check_timeout(timeout))
+        timeout = check_timeout(timeout)
+        call = ("Task.yield_", (task, timeout))
+        me = owner_of(task, call)
+        if timeout != 0 and _waiting.waiting_for(task):
+            await _waiting.wait_one(me, task, timeout, call)
+        return take(task)
 
     @staticmethod
     async def yield_many(

@@ -31,20 +31,29 @@ from ._reply import (
 from ._stopping import stop
 from ._suspend import suspend, wake
 
-__all__ = ["await_many", "await_one", "ignore", "shutdown", "yield_many", "yield_one"]
+__all__ = [
+    "await_many",
+    "ignore",
+    "shutdown",
+    "take_awaited",
+    "wait_one",
+    "waiting_for",
+    "yield_many",
+]
 
 Call = tuple[str, tuple[Any, ...]]
 Task = Monitored  # the record behind the public `Task`
 
 
-async def await_one(task: Task, timeout: float | None) -> Any:
-    """`Task.await_` once its arguments are checked: the reply, or `TaskExit`."""
-    call = ("Task.await_", (task, timeout))
-    me = owner_of(task, call)
+def waiting_for(task: Task) -> bool:
+    """The owner listens and nothing has arrived yet: awaiting it means waiting."""
+    return task._reply is LISTENING
+
+
+def take_awaited(task: Task, call: Call) -> Any:
+    """`Task.await_`'s outcome once any wait is over: the reply, or `TaskExit`; the task is
+    no longer listened for."""
     reply = task._reply
-    if reply is LISTENING and timeout != 0:
-        await wait_one(me, task, timeout, call)
-        reply = task._reply
     value = task._value
     task._reply = CLOSED
     task._value = None
@@ -53,15 +62,6 @@ async def await_one(task: Task, timeout: float | None) -> Any:
     if reply is DOWN:
         raise TaskExit(value, call) from cause(value)
     raise TaskExit("timeout", call)
-
-
-async def yield_one(task: Task, timeout: float | None) -> Ok[Any] | Exit | None:
-    """`Task.yield_` once its arguments are checked."""
-    call = ("Task.yield_", (task, timeout))
-    me = owner_of(task, call)
-    if task._reply is LISTENING and timeout != 0:
-        await wait_one(me, task, timeout, call)
-    return take(task)
 
 
 def ignore(task: Task) -> Ok[Any] | Exit | None:
