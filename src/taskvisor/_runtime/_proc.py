@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import enum
 import inspect
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -154,6 +155,22 @@ class Proc:
                 live[aio] = self
 
     async def _main(self) -> None:
+        # Kept small: its frame (locals and value stack) is part of every idle process.
+        if (self._aio is None or self._state is not SPAWNED) and not self._begin_odd():
+            return
+        self._state = RUNNING
+        try:
+            if self._runner is None:
+                value = await self._fn(*self._args)  # type: ignore[misc]
+            else:
+                value = await self._runner(self._fn, self._args)  # type: ignore[arg-type]
+        except BaseException:
+            self._raised()
+        else:
+            self._returned(value)
+
+    def _begin_odd(self) -> bool:
+        """The first step when it is not the plain one; True if the function is to run."""
         if self._aio is None:  # an eager task factory started us inside create_task
             aio = asyncio.current_task()
             assert aio is not None
@@ -161,47 +178,46 @@ class Proc:
             live[aio] = self
         if self._state is DOOMED:  # a signal came before we started: the function never runs
             self._finish(self._reason)
-            return
+            return False
         if self._state is not SPAWNED:
             raise _bad_transition(self, RUNNING)
-        self._state = RUNNING
-        try:
-            if self._runner is None:
-                value = await self._fn(*self._args)  # type: ignore[misc]
-            else:
-                value = await self._runner(self._fn, self._args)  # type: ignore[arg-type]
-        except BaseException as exc:
-            if self._finish_raised(exc):
-                raise
-        else:
-            if self._state is DOOMED:  # the function swallowed our cancel and returned
-                self._finish(self._reason)
-            else:
-                self._finish("normal", replied=True, value=value)
+        return True
 
-    def _finish_raised(self, exc: BaseException) -> bool:
-        """Finish after the function raised `exc`; True if `exc` must propagate."""
+    def _returned(self, value: Any) -> None:
+        if self._state is DOOMED:  # the function swallowed our cancel and returned
+            self._finish(self._reason)
+        else:
+            self._finish("normal", replied=True, value=value)
+
+    def _raised(self) -> None:
+        """Finish after the function raised, and re-raise what must propagate.
+
+        Called from the wrapper's ``except``: the exception in hand is the function's, and a
+        bare ``raise`` here re-raises it.
+        """
+        exc = sys.exception()
+        assert exc is not None
         if self._state is DOOMED:  # our signal: the reason is fixed whatever `exc` is
             self._finish(self._reason)
             # GeneratorExit: being closed by a kill, let close() finish; Ctrl-C and
             # sys.exit() are never ours to swallow.
-            return isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit)
-        if isinstance(exc, asyncio.CancelledError):
+            if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
+                raise
+        elif isinstance(exc, asyncio.CancelledError):
             # Someone else's cancel (asyncio.timeout, a TaskGroup, loop teardown): exit
             # "shutdown" and let the cancel go on, never swallowed.
             self._finish("shutdown")
-            return True
-        if isinstance(exc, GeneratorExit):  # closed from outside taskvisor
+            raise
+        elif isinstance(exc, GeneratorExit):  # closed from outside taskvisor
             self._finish("killed")
-            return True
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        elif isinstance(exc, KeyboardInterrupt | SystemExit):
             self._finish(exc)
-            return True
-        if isinstance(exc, TaskExit):  # `raise TaskExit(reason)` is Elixir's exit(reason)
+            raise
+        elif isinstance(exc, TaskExit):  # `raise TaskExit(reason)` is Elixir's exit(reason)
             self._finish(exc.reason, crash=exc)
         else:
             self._finish(exc, crash=exc)
-        return False
 
     # -- dying ----------------------------------------------------------------------------
 
