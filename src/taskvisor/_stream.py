@@ -266,6 +266,27 @@ class TaskStream(Generic[T]):
             if feed is not None:  # left for good (closed, or cancelled from outside)
                 feed.abandon()
 
+    def take_ready(self) -> list[Ok[T] | Exit]:
+        """The results that are ready now, in the order `anext` would return them, without
+        pulling input or starting tasks (the blocking API hands them over in one batch).
+        Stops before a timeout mark or once the consumer is exiting: `anext` deals with
+        those."""
+        out: list[Ok[T] | Exit] = []
+        if self._state is not _State.RUNNING or self._consumer is None:
+            return out
+        if is_exiting(self._consumer):
+            return out
+        if self._ordered:
+            ready = self._ready
+            while self._next in ready and type(ready[self._next]) is not _TimedOut:
+                out.append(ready.pop(self._next))  # type: ignore[arg-type]
+                self._next += 1
+        else:
+            unordered = self._ready_unordered
+            while unordered and type(unordered[0]) is not _TimedOut:
+                out.append(unordered.popleft())  # type: ignore[arg-type]
+        return out
+
     async def __aenter__(self) -> TaskStream[T]:
         return self
 

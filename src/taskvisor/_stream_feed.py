@@ -22,7 +22,22 @@ from typing import Any
 
 from ._runtime._suspend import wake
 
-__all__ = ["AsyncFeed"]
+__all__ = ["AsyncFeed", "BatchSource"]
+
+
+class BatchSource:
+    """An async input that hands over several items per pull: `anext_batch(room)` returns
+    one to `room` items, or raises StopAsyncIteration at the end. (The blocking API's
+    stream pulls its input in the consumer's thread this way, one crossing per batch.)"""
+
+    async def anext_batch(self, room: int) -> list[Any]:
+        raise NotImplementedError
+
+    def __aiter__(self) -> BatchSource:
+        return self
+
+    async def __anext__(self) -> Any:
+        return (await self.anext_batch(1))[0]
 
 
 class AsyncFeed:
@@ -53,16 +68,21 @@ class AsyncFeed:
 
     async def _feed(self) -> None:
         source, items, loop = self._input, self.items, asyncio.get_running_loop()
+        batches = isinstance(source, BatchSource)
         try:
             while True:
                 while self._room <= 0:
                     self._demand = loop.create_future()
                     await self._demand
                     self._demand = None
-                item = await anext(source)
-                self._room -= 1
-                items.append(item)
-                if len(items) == 1:  # else the consumer was woken already and has not run
+                if batches:  # up to `_room` items in one pull (see `BatchSource`)
+                    pulled = await source.anext_batch(self._room)  # type: ignore[attr-defined]
+                else:
+                    pulled = (await anext(source),)
+                self._room -= len(pulled)
+                was_empty = not items
+                items.extend(pulled)
+                if was_empty and items:  # else the consumer was woken already, has not run
                     self._on_item()
         except StopAsyncIteration:
             self.exhausted = True

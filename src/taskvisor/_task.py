@@ -28,7 +28,6 @@ from typing import (
     TypeVar,
     TypeVarTuple,
     Unpack,
-    final,
     overload,
 )
 
@@ -47,7 +46,7 @@ from ._validate import check_fn, check_shutdown, check_timeout, hide_catch_all, 
 if TYPE_CHECKING:
     from ._child_spec import ChildSpec
 
-__all__ = ["Task"]
+__all__ = ["Task", "async_task"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -62,13 +61,14 @@ class _NoPublicConstructor(type):
         )
 
 
-@final
 class Task(Monitored, Generic[T], metaclass=_NoPublicConstructor):
     """A running (or finished) task, generic in its result: ``Task[int]``.
 
     Fields, as Elixir's ``%Task{}``: `pid` (``None`` for `Task.completed`), `owner`, and the
     function it runs (`fn`, `mfa`). Task objects are made by `Task.async_`,
     `Task.completed` and the `TaskSupervisor` functions; there is no public constructor.
+    (`taskvisor.blocking.Task`, the same record with blocking functions, is its only
+    subclass: not meant to be subclassed.)
     """
 
     __slots__ = ()
@@ -148,10 +148,7 @@ class Task(Monitored, Generic[T], metaclass=_NoPublicConstructor):
         """
         if kwargs:
             raise keywords_for_fn("Task.async_", fn, kwargs)
-        runner = runner_for(fn, executor)
-        loop = running_loop("Task.async_")
-        owner = live_caller(loop, "Task.async_", args, (fn,))
-        return spawn_task(Task, owner, fn, args, runner, loop, None, True)
+        return async_task(Task, fn, args, executor)
 
     @staticmethod
     @hide_catch_all
@@ -447,6 +444,16 @@ class Task(Monitored, Generic[T], metaclass=_NoPublicConstructor):
             stream_options("Task.async_stream", fn, options),
             spawn=functools.partial(spawn_task, Task),
         )
+
+
+def async_task(
+    cls: type[Task[Any]], fn: Callable[..., Any], args: tuple[Any, ...], executor: ExecutorArg
+) -> Task[Any]:
+    """`Task.async_` for a record class `cls` (the blocking API's `Task` is a subclass)."""
+    runner = runner_for(fn, executor)
+    loop = running_loop("Task.async_")
+    owner = live_caller(loop, "Task.async_", args, (fn,))
+    return spawn_task(cls, owner, fn, args, runner, loop, None, True)
 
 
 def _start(fn: Callable[..., Any], args: tuple[Any, ...], executor: ExecutorArg, link: bool) -> Pid:

@@ -35,7 +35,7 @@ from .._validate import check_positive_int
 from ._base import Executor
 from ._loop import is_coroutine_function
 
-__all__ = ["ThreadPool", "default_thread_pool", "set_default"]
+__all__ = ["ThreadPool", "call_origin", "default_thread_pool", "set_default"]
 
 
 class _State(enum.Enum):
@@ -106,12 +106,15 @@ class _ThreadCall:
 
     def run(self) -> tuple[bool, Any]:
         """Run the function in the caller's context: ``(True, value)`` or ``(False, error)``."""
+        _running.call = self  # a blocking call in the function acts for its caller
         try:
             if self._inner is not None:
                 return True, self._context.run(self._inner.run)
             return True, self._context.run(self._fn, *self._args)
         except BaseException as exc:  # the caller's future carries it
             return False, exc
+        finally:
+            _running.call = None
 
     # -- on the caller's loop ------------------------------------------------------------------
 
@@ -126,6 +129,18 @@ class _ThreadCall:
     def begin(self) -> None:
         if self.started is not None and not self.started.done():
             self.started.set_result(None)
+
+
+_running = threading.local()  # .call: the _ThreadCall this pool thread runs, or None
+
+
+def call_origin() -> tuple[asyncio.AbstractEventLoop, asyncio.Task[Any] | None] | None:
+    """For a pool thread running a call: the caller's loop and asyncio task (the
+    blocking API acts for that caller there); None in any other thread."""
+    call: _ThreadCall | None = getattr(_running, "call", None)
+    if call is None:
+        return None
+    return call.loop, call._task
 
 
 class _Workers:

@@ -142,8 +142,11 @@ class Proc:
         self._sender = None
         self._state = SPAWNED
         self._watchers = None
-        if loop is None:
-            return
+        if loop is not None:
+            self._start_on(loop)
+
+    def _start_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Give the record its asyncio task on `loop` (on that loop's thread)."""
         coro = self._main()
         if loop.get_task_factory() is None:
             aio: asyncio.Task[None] = asyncio.Task(coro, loop=loop)

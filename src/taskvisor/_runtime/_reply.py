@@ -105,7 +105,7 @@ def spawn_task(
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     runner: Callable[[Callable[..., Any], tuple[Any, ...]], Any] | None,
-    loop: asyncio.AbstractEventLoop,
+    loop: asyncio.AbstractEventLoop | None,
     waiter: Any = None,
     link: bool = False,
     parent: Proc | None = None,
@@ -113,7 +113,8 @@ def spawn_task(
     """Start `fn(*args)` as a task of `cls` monitored by `owner`, linked to it if `link`.
 
     `parent` is the spawner when it is not the owner (a supervisor). `waiter` is woken by
-    its result (a stream). The spawn hot path of every task: keep it flat.
+    its result (a stream). Without a `loop`, the record is made but not started (the
+    blocking API starts it on its loop). The spawn hot path of every task: keep it flat.
     """
     task = cls.__new__(cls)
     task._owner = owner

@@ -343,6 +343,17 @@ def alive(sup_or_name: object, kind: type[S], call: tuple[str, tuple[Any, ...]])
     return sup
 
 
+def loop_of_supervisor(sup_or_name: object) -> asyncio.AbstractEventLoop | None:
+    """The loop a started supervisor (or the one registered under a name) lives on, else
+    None (read from any thread: the blocking API runs calls there)."""
+    sup = sup_or_name if isinstance(sup_or_name, SupervisorProcess) else None
+    if sup is None and _hashable(sup_or_name):
+        sup = whereis(sup_or_name)
+    if sup is None or sup._phase is NEW:
+        return None
+    return sup._loop
+
+
 def resolve(sup: object, kind: type[S], call: tuple[str, tuple[Any, ...]]) -> S:
     """A `kind` of supervisor from its handle or its registered name."""
     if not isinstance(sup, SupervisorProcess):

@@ -17,7 +17,7 @@ import collections
 import enum
 import inspect
 from collections.abc import Hashable, Iterable, Mapping
-from typing import Any, Literal, Protocol, final, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from .._child_spec import ChildInfo, ChildSpec
 from .._runtime._api import is_exiting, link, pid_of
@@ -117,7 +117,6 @@ def _specs(children: Iterable[Any]) -> list[ChildSpec]:
     return specs
 
 
-@final
 class Supervisor(SupervisorProcess):
     """A static supervision tree (Elixir's ``Supervisor``).
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from asyncio.events import _get_running_loop
 from collections.abc import AsyncIterable, Callable, Coroutine, Hashable, Iterable
-from typing import Any, Literal, Never, TypeVar, TypeVarTuple, Unpack, final, overload
+from typing import Any, Literal, Never, TypeVar, TypeVarTuple, Unpack, overload
 
 from .._child_spec import ChildInfo, ChildSpec, Restart
 from .._errors import MaxChildrenError
@@ -48,7 +48,7 @@ from .._validate import check_choice, check_shutdown, hide_catch_all, keywords_f
 from ._base import STARTED, SupervisorProcess, alive, check_name, resolve, restarts, stop_supervisor
 from ._intensity import RestartIntensity, check_intensity
 
-__all__ = ["TaskSupervisor"]
+__all__ = ["TaskSupervisor", "start_task"]
 
 R = TypeVar("R")
 Item = TypeVar("Item")
@@ -94,7 +94,6 @@ def _check_max_children(max_children: object) -> None:
         raise ValueError(f"max_children must be an int >= 0 or None, got {max_children!r}")
 
 
-@final
 class TaskSupervisor(SupervisorProcess):
     """A supervisor of tasks (Elixir's ``Task.Supervisor``), started with `start_link` or
     ``async with TaskSupervisor(...)``.
@@ -303,7 +302,7 @@ class TaskSupervisor(SupervisorProcess):
         """
         if kwargs:
             raise keywords_for_fn("TaskSupervisor.async_", fn, kwargs, "sup, ")
-        return _start_task(self, fn, args, shutdown, executor, True, "TaskSupervisor.async_")
+        return start_task(self, fn, args, shutdown, executor, True, "TaskSupervisor.async_")
 
     @overload
     def async_nolink(
@@ -347,7 +346,7 @@ class TaskSupervisor(SupervisorProcess):
         if kwargs:
             raise keywords_for_fn("TaskSupervisor.async_nolink", fn, kwargs, "sup, ")
         name = "TaskSupervisor.async_nolink"
-        return _start_task(self, fn, args, shutdown, executor, False, name)
+        return start_task(self, fn, args, shutdown, executor, False, name)
 
     @overload
     def async_stream(
@@ -554,7 +553,7 @@ def _supervisor_of(
     return resolve(sup_or_name, TaskSupervisor, (name, (sup_or_name, fn, *args)))
 
 
-def _start_task(
+def start_task(
     sup_or_name: object,
     fn: Callable[..., Any],
     args: tuple[Any, ...],
@@ -562,12 +561,15 @@ def _start_task(
     executor: ExecutorArg,
     link: bool,
     name: str,
+    cls: type[Task[Any]] = Task,
 ) -> Task[Any]:
+    """`async_` and `async_nolink`, for a task record class `cls` (the blocking API's
+    `Task` is a subclass)."""
     sup = _supervisor_of(sup_or_name, name, fn, args)
     kind = _child("temporary", shutdown)
     runner = runner_for(fn, sup._executor if executor is None else executor)
     owner = sup._caller_for(name, fn, args, _MAX_CHILDREN)
-    task = spawn_task(Task, owner, fn, args, runner, sup._loop, None, link, sup)
+    task = spawn_task(cls, owner, fn, args, runner, sup._loop, None, link, sup)
     if is_alive(task):
         link_to(task, sup)
     sup._adopt(task, kind)

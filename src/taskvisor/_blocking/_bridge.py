@@ -1,0 +1,199 @@
+"""Crossing: a blocking call runs as a function of the asyncio API on a loop, for the
+calling thread's process, while the thread waits.
+
+The thread's process on a loop is made on its first call there and kept in a thread-local
+(`_records`); it is replaced once it has died and the thread has been told. In a pool
+thread that runs a taskvisor function (``executor="thread"``), calls on that function's loop
+act as its process instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import threading
+from asyncio.events import _get_running_loop
+from collections.abc import Callable
+from typing import Any
+
+from .._executors._thread import call_origin
+from .._runtime._api import is_running, process_of
+from .._runtime._threads import (
+    Outcome,
+    begin_call,
+    end_thread_process,
+    exit_for,
+    new_thread_process,
+)
+from ._loop import blocking_loop, on_fork
+
+__all__ = [
+    "Loop",
+    "acts_for",
+    "caller",
+    "end_scope",
+    "home_loop",
+    "interrupted",
+    "run",
+    "thread_record",
+    "wait",
+]
+
+Loop = asyncio.AbstractEventLoop
+
+
+class _Records(threading.local):
+    """The calling thread's process on each loop it has called on."""
+
+    def __init__(self) -> None:
+        self.by_loop: dict[Loop, Any] = {}
+        self.ending = _ThreadEnd(self.by_loop)
+
+
+class _ThreadEnd:
+    """Deleted with its thread's local data: the thread's processes exit "normal"."""
+
+    __slots__ = ("by_loop",)
+
+    def __init__(self, by_loop: dict[Loop, Any]) -> None:
+        self.by_loop = by_loop
+
+    def __del__(self) -> None:
+        for loop, proc in list(self.by_loop.items()):
+            _post(loop, end_thread_process, proc, "normal")
+
+
+_records = _Records()
+
+
+def _forget_threads() -> None:
+    """After a fork, in the child: the parent's threads and their processes are not here
+    (and their records must not exit "normal" on a loop that does not exist either)."""
+    global _records
+    _records.ending.by_loop = {}
+    _records = _Records()
+
+
+on_fork(_forget_threads)
+
+
+def _post(loop: Loop, fn: Callable[..., Any], *args: Any) -> None:
+    with contextlib.suppress(RuntimeError):  # a closed loop: its processes are gone too
+        loop.call_soon_threadsafe(fn, *args)
+
+
+def home_loop() -> Loop:
+    """Where the calling thread's own calls (`Process.*`, `Task.async_`) run: the loop of the
+    taskvisor function this thread runs, or the blocking loop."""
+    origin = call_origin()
+    return blocking_loop() if origin is None else origin[0]
+
+
+def thread_record(loop: Loop) -> Any:
+    """The calling thread's process record on `loop` (a new one once the old is told)."""
+    by_loop = _records.by_loop
+    proc = by_loop.get(loop)
+    if proc is None:
+        proc = by_loop[loop] = new_thread_process()
+    return proc
+
+
+def caller(loop: Loop, name: str, args: tuple[Any, ...]) -> Any:
+    """The calling thread's process for a call on `loop`, once the call may be made.
+
+    Raises:
+        RuntimeError: the calling thread runs an event loop (a blocking call would stall it).
+        TaskExit: the thread's process died of a signal since its last call (told once;
+            the next call gets a new process).
+    """
+    if _get_running_loop() is not None:
+        raise _on_a_loop(name)
+    proc = thread_record(loop)
+    if not is_running(proc):
+        told = exit_for(proc, (name, args))
+        _records.by_loop[loop] = proc = new_thread_process()
+        if told is not None:
+            raise told
+    return proc
+
+
+def acts_for(loop: Loop) -> asyncio.Task[Any] | None:
+    """In a pool thread running a taskvisor function on `loop`: that process's task."""
+    origin = call_origin()
+    return None if origin is None or origin[0] is not loop else origin[1]
+
+
+def run(loop: Loop, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn(*args, **kwargs)`` (an asyncio-API function; it may return an awaitable) on
+    `loop` as the calling thread's process, block until it is done, and return its value.
+
+    Raises:
+        RuntimeError: the calling thread runs an event loop (a blocking call would stall it).
+        whatever the call raised; `TaskExit` if the thread's process died of a signal since
+        its last call.
+    """
+    proc = caller(loop, name, args)
+    if kwargs:
+        fn = functools.partial(fn, **kwargs)
+    outcome = Outcome()
+    loop.call_soon_threadsafe(_begin, proc, acts_for(loop), fn, args, outcome, (name, args))
+    return wait(loop, proc, outcome)
+
+
+def wait(loop: Loop, proc: Any, outcome: Outcome) -> Any:
+    """Block until the loop has filled in `outcome`; return its value or raise its error.
+
+    Cancellation: Ctrl-C (in the main thread) raises `KeyboardInterrupt` here, and the
+    thread's process exits with it, which stops what it is linked to.
+    """
+    try:
+        outcome.done.acquire()
+    except BaseException as exc:
+        interrupted(loop, proc, exc)
+        raise
+    error = outcome.error
+    if error is not None:
+        outcome.error = None
+        raise error
+    return outcome.value
+
+
+def interrupted(loop: Loop, proc: Any, exc: BaseException) -> None:
+    """The thread's wait was interrupted (Ctrl-C): its process exits with that exception,
+    which stops what it is linked to; the thread's next call gets a new process."""
+    if _records.by_loop.get(loop) is proc:
+        del _records.by_loop[loop]
+    _post(loop, end_thread_process, proc, exc)
+
+
+def _begin(
+    proc: Any,
+    lent: asyncio.Task[Any] | None,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    outcome: Outcome,
+    call: tuple[str, tuple[Any, ...]],
+) -> None:
+    if lent is not None:  # a pool thread of a taskvisor function: act as its process
+        owner = process_of(lent)
+        if owner is not None:
+            proc = owner
+    begin_call(proc, fn, args, outcome, call)
+
+
+def end_scope(reason: Any) -> None:
+    """End the calling thread's processes (a `blocking.process()` scope closes)."""
+    by_loop = _records.by_loop
+    for loop, proc in list(by_loop.items()):
+        _post(loop, end_thread_process, proc, reason)
+    by_loop.clear()
+
+
+def _on_a_loop(name: str) -> RuntimeError:
+    return RuntimeError(
+        f"taskvisor.blocking.{name} was called from thread "
+        f"{threading.current_thread().name!r}, which runs an event loop: a blocking call "
+        f"would stall that loop (or deadlock). In a coroutine, use the asyncio API: "
+        f"await taskvisor.{name}(...) (or call it without await where it is not a coroutine)"
+    )
