@@ -39,7 +39,7 @@ DOC = ROOT / "docs" / "recipes.md"
 REFUSED_FROM_A_THREAD = re.compile(
     r"^TaskSupervisor\.start_child was called from thread '[^']+', which is not running an "
     r"event loop\. taskvisor's asyncio API is not thread-safe: .*"
-    r"asyncio\.run_coroutine_threadsafe\(coro, loop\), see docs/recipes\.md\)$"
+    r"use taskvisor\.blocking: .*\(docs/blocking\.md\)$"
 )
 
 

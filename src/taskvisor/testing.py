@@ -113,16 +113,25 @@ def process_state(pid: Pid) -> Literal["spawned", "running", "doomed"] | None:
 
 
 def reset_process_table() -> list[object]:
-    """Empty the process table and the pid table; return the processes that were still in it.
+    """Empty the process table and the pid table of the processes whose event loop has
+    closed; return those that were still in it.
 
     For a test harness, after the event loop a test ran on has closed: every process the
     test started should have ended by then (or been stopped by the loop's teardown), so
     anything returned is a lost process or a missing exit, and emptying the tables keeps one
-    test's leak from failing the next. Never call it while processes run.
+    test's leak from failing the next. Processes of a loop that still runs (the blocking
+    API's, `taskvisor.blocking`) and the processes of live threads are left alone. Never call
+    it while the test's own processes run.
     """
-    leftover: list[object] = list(_proc.live.values())
-    _proc.live.clear()
-    _pid.by_pid.clear()
+    leftover: list[object] = []
+    for aio, proc in list(_proc.live.items()):
+        if aio.get_loop().is_closed():
+            leftover.append(proc)
+            del _proc.live[aio]
+    for number, proc in list(_pid.by_pid.items()):
+        task = task_of(proc)
+        if state_of(proc) == "dead" or (task is not None and task.get_loop().is_closed()):
+            del _pid.by_pid[number]
     return leftover
 
 

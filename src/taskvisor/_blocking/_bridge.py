@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
 import threading
 from asyncio.events import _get_running_loop
 from collections.abc import Callable
@@ -191,9 +192,22 @@ def end_scope(reason: Any) -> None:
 
 
 def _on_a_loop(name: str) -> RuntimeError:
+    thread = threading.current_thread().name
     return RuntimeError(
-        f"taskvisor.blocking.{name} was called from thread "
-        f"{threading.current_thread().name!r}, which runs an event loop: a blocking call "
-        f"would stall that loop (or deadlock). In a coroutine, use the asyncio API: "
-        f"await taskvisor.{name}(...) (or call it without await where it is not a coroutine)"
+        f"taskvisor.blocking.{name} was called from thread {thread!r}, which runs an event "
+        f"loop: a blocking call would stall that loop (or deadlock). In a coroutine, use "
+        f"the asyncio API instead: {_async_counterpart(name)}"
     )
+
+
+def _async_counterpart(name: str) -> str:
+    """How the asyncio API spells the call `name` (``"Task.await_"``) in a coroutine."""
+    import taskvisor
+
+    kind, _, method = name.partition(".")
+    if method in ("__enter__", "__exit__"):
+        return f"async with taskvisor.{kind}(...)"
+    target = getattr(getattr(taskvisor, kind, None), method, None)
+    if inspect.iscoroutinefunction(target):
+        return f"await taskvisor.{name}(...)"
+    return f"taskvisor.{name}(...), without await"

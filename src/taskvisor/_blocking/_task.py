@@ -219,8 +219,8 @@ class Task(_AsyncTask[T]):
             _task.Task.yield_many,
             tasks,
             timeout,
-            limit,
-            on_timeout,
+            limit=limit,
+            on_timeout=on_timeout,
         )
 
     @staticmethod

@@ -19,9 +19,8 @@ __all__ = ["check_on_loop", "off_loop", "outside_task", "running_loop"]
 
 THREAD_SAFE_WAY = (
     "taskvisor's asyncio API is not thread-safe: call it from the thread that runs the event "
-    "loop, inside an asyncio task. From another thread, use taskvisor.blocking, the "
-    "thread-safe API (planned, not in this release: until it lands, run a coroutine on the "
-    "loop with asyncio.run_coroutine_threadsafe(coro, loop), see docs/recipes.md)"
+    "loop, inside an asyncio task. From another thread, use taskvisor.blocking: the same "
+    "names and signatures, thread-safe, blocking the calling thread (docs/blocking.md)"
 )
 
 
