@@ -491,3 +491,33 @@ def test_an_input_that_raises_stops_the_stream_and_raises_in_the_thread() -> Non
 
     with pytest.raises(KeyError, match="bad input"):
         list(Task.async_stream(items(), double))
+
+
+def test_a_thread_is_one_process_across_loops() -> None:
+    """A crash linked to the thread on one loop ends its process on the other loop too."""
+    up, done = threading.Event(), threading.Event()
+    flag = threading.Event()
+
+    async def app() -> None:
+        from taskvisor import TaskSupervisor as AsyncTaskSupervisor
+
+        async with AsyncTaskSupervisor(name="app-jobs-2"):
+            up.set()
+            while not done.is_set():
+                await asyncio.sleep(0.001)
+
+    server = threading.Thread(target=lambda: asyncio.run(app()), name="app-loop-2")
+    server.start()
+    try:
+        assert up.wait(SAFETY)
+        started, log = threading.Event(), []
+        on_app = TaskSupervisor.async_("app-jobs-2", hold, started, threading.Event(), log)
+        assert started.wait(SAFETY)
+        Task.start_link(crash_when, flag)  # on the blocking loop
+        flag.set()
+        with pytest.raises(TaskExit):
+            Task.await_(on_app, None)  # the thread's process on the app's loop died too
+        eventually(lambda: log == ["finally"], "its task on the app's loop was stopped")
+    finally:
+        done.set()
+        server.join(SAFETY)

@@ -27,7 +27,7 @@ from .._runtime._threads import (
     exit_for,
     new_thread_process,
 )
-from ._loop import blocking_loop, on_fork
+from ._loop import blocking_loop, on_fork, post
 
 __all__ = [
     "Loop",
@@ -81,7 +81,7 @@ on_fork(_forget_threads)
 
 def _post(loop: Loop, fn: Callable[..., Any], *args: Any) -> None:
     with contextlib.suppress(RuntimeError):  # a closed loop: its processes are gone too
-        loop.call_soon_threadsafe(fn, *args)
+        post(loop, fn, *args)
 
 
 def home_loop() -> Loop:
@@ -96,7 +96,7 @@ def thread_record(loop: Loop) -> Any:
     by_loop = _records.by_loop
     proc = by_loop.get(loop)
     if proc is None:
-        proc = by_loop[loop] = new_thread_process()
+        proc = by_loop[loop] = new_thread_process(by_loop)
     return proc
 
 
@@ -113,7 +113,7 @@ def caller(loop: Loop, name: str, args: tuple[Any, ...]) -> Any:
     proc = thread_record(loop)
     if not is_running(proc):
         told = exit_for(proc, (name, args))
-        _records.by_loop[loop] = proc = new_thread_process()
+        _records.by_loop[loop] = proc = new_thread_process(_records.by_loop)
         if told is not None:
             raise told
     return proc
@@ -138,7 +138,7 @@ def run(loop: Loop, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
     if kwargs:
         fn = functools.partial(fn, **kwargs)
     outcome = Outcome()
-    loop.call_soon_threadsafe(_begin, proc, acts_for(loop), fn, args, outcome, (name, args))
+    post(loop, _begin, proc, acts_for(loop), fn, args, outcome, (name, args))
     return wait(loop, proc, outcome)
 
 
@@ -185,10 +185,10 @@ def _begin(
 
 def end_scope(reason: Any) -> None:
     """End the calling thread's processes (a `blocking.process()` scope closes)."""
-    by_loop = _records.by_loop
-    for loop, proc in list(by_loop.items()):
+    ended = _records.by_loop
+    _records.by_loop = _records.ending.by_loop = {}  # a new family: the ended one keeps its own
+    for loop, proc in list(ended.items()):
         _post(loop, end_thread_process, proc, reason)
-    by_loop.clear()
 
 
 def _on_a_loop(name: str) -> RuntimeError:

@@ -9,14 +9,16 @@ shutdown budget, which wakes threads blocked in waits with ``TaskExit("shutdown"
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from .._runtime._threads import forget_everything, stop_loop
 
-__all__ = ["blocking_loop", "loop_if_started", "on_fork"]
+__all__ = ["blocking_loop", "loop_if_started", "on_fork", "post"]
 
 TEARDOWN_BOUND = 10.0
 """Seconds the exit teardown waits for the blocking loop's processes at most."""
@@ -84,6 +86,56 @@ def _teardown() -> None:
     thread.join(1.0)
 
 
+class _Inbox:
+    """Calls posted to one loop from other threads, run in order by one drain callback.
+
+    Posting wakes the loop only when no drain is pending, so the calls a thread posts in a
+    row (start a task, then wait for it) cross in one wake-up of the loop. The drain clears
+    its flag before it takes the calls, so a call posted meanwhile is either taken by this
+    drain or schedules the next one.
+    """
+
+    __slots__ = ("calls", "loop", "pending")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.calls: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = (
+            collections.deque()
+        )
+        self.pending = False
+
+    def post(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.calls.append((fn, args))
+        if not self.pending:
+            self.pending = True
+            self.loop.call_soon_threadsafe(self.drain)
+
+    def drain(self) -> None:
+        self.pending = False
+        calls = self.calls
+        while calls:
+            fn, args = calls.popleft()
+            fn(*args)
+
+
+_inboxes: dict[asyncio.AbstractEventLoop, _Inbox] = {}
+
+
+def post(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
+    """Run ``fn(*args)`` on `loop` soon, after what this thread posted there before.
+
+    Raises:
+        RuntimeError: the loop is closed.
+    """
+    inbox = _inboxes.get(loop)
+    if inbox is None:
+        inbox = _inboxes.setdefault(loop, _Inbox(loop))
+        if len(_inboxes) > 64:  # loops come and go (one per asyncio.run): forget closed ones
+            for old in [other for other in _inboxes if other.is_closed()]:
+                _inboxes.pop(old, None)
+    inbox.post(fn, args)
+
+
 def on_fork(hook: Callable[[], None]) -> None:
     """Run `hook` in the child after a fork (each module resets its own state)."""
     _fork_hooks.append(hook)
@@ -92,6 +144,7 @@ def on_fork(hook: Callable[[], None]) -> None:
 def _after_fork_in_child() -> None:
     global _loop, _thread
     _loop = _thread = None
+    _inboxes.clear()
     forget_everything()
     for hook in _fork_hooks:
         hook()

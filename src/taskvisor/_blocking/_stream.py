@@ -23,6 +23,7 @@ from .._stream import TaskStream
 from .._stream_feed import BatchSource
 from .._types import Exit, Ok
 from ._bridge import Loop, caller, interrupted, wait
+from ._loop import post
 
 __all__ = ["BlockingStream", "thread_input"]
 
@@ -165,8 +166,14 @@ class BlockingStream(Generic[T]):
         if consumer is not None:
             outcome = Outcome()
             with contextlib.suppress(RuntimeError):  # a closed loop: its tasks are gone too
-                self._loop.call_soon_threadsafe(
-                    begin_call, consumer, _close, (self._stream,), outcome, (self._name, ())
+                post(
+                    self._loop,
+                    begin_call,
+                    consumer,
+                    _close,
+                    (self._stream,),
+                    outcome,
+                    (self._name, ()),
                 )
 
     def _cross(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -182,7 +189,7 @@ class BlockingStream(Generic[T]):
         outcome.done = messages  # type: ignore[assignment]
         if self._input is not None:
             self._input.messages = messages
-        self._loop.call_soon_threadsafe(begin_call, proc, fn, args, outcome, (self._name, ()))
+        post(self._loop, begin_call, proc, fn, args, outcome, (self._name, ()))
         try:
             while True:
                 message = messages.queue.get()
@@ -190,7 +197,7 @@ class BlockingStream(Generic[T]):
                     break
                 _, room, future = message
                 got = self._input.pull(room) if self._input is not None else []
-                self._loop.call_soon_threadsafe(_hand_over, future, got)
+                post(self._loop, _hand_over, future, got)
         except BaseException as exc:  # Ctrl-C in the main thread: its process exits with it
             interrupted(self._loop, proc, exc)
             raise

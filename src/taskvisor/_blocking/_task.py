@@ -21,6 +21,7 @@ from .._stream_options import StreamOptions
 from .._types import Exit, Ok, ShutdownTimeout, Timeout
 from .._validate import check_timeout, keywords_for_fn
 from ._bridge import Loop, acts_for, caller, home_loop, run, wait
+from ._loop import post
 from ._stream import BlockingStream, thread_input
 
 __all__ = ["Task", "loop_of_tasks"]
@@ -101,7 +102,7 @@ class Task(_AsyncTask[T]):
             if is_running(proc):
                 runner = runner_for(fn, executor)
                 task = spawn_task(Task, proc, fn, args, runner, None)
-                loop.call_soon_threadsafe(start_owned, task, proc, True)
+                post(loop, start_owned, task, proc, True)
                 return task
         return run(loop, "Task.async_", _task.async_task, Task, fn, args, executor)  # type: ignore[no-any-return]
 
@@ -177,7 +178,7 @@ class Task(_AsyncTask[T]):
             proc = caller(loop, *call)
             if task_owner(task) is proc:  # the hot path: one crossing, no task of its own
                 outcome = Outcome()
-                loop.call_soon_threadsafe(await_owned, proc, task, timeout, outcome, call)  # type: ignore[arg-type]
+                post(loop, await_owned, proc, task, timeout, outcome, call)
                 value: R = wait(loop, proc, outcome)
                 return value
         return run(loop, "Task.await_", _task.Task.await_, task, timeout)  # type: ignore[no-any-return]

@@ -23,6 +23,7 @@ All of a record's state changes are made on its loop's thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -55,10 +56,11 @@ __all__ = [
 class ThreadProc(Proc):
     """The process record of a thread that calls the blocking API (on one loop)."""
 
-    __slots__ = ("_thread", "_told", "_waiting")
+    __slots__ = ("_siblings", "_thread", "_told", "_waiting")
 
     reports_crashes = False  # what a thread raises is its own code's business
 
+    _siblings: dict[asyncio.AbstractEventLoop, ThreadProc]  # its thread's records, by loop
     _thread: str  # the thread's name, for the repr
     _told: bool  # the thread was handed the TaskExit of its death
     _waiting: _ThreadWait | None  # its Task.await_ waiting with no task of its own
@@ -79,6 +81,12 @@ class ThreadProc(Proc):
     def _finish(self, reason: ExitReason, **kwargs: Any) -> None:
         _thread_procs.discard(self)
         super()._finish(reason, **kwargs)
+        if not is_normal(reason):  # one thread, one process: its records on other loops too
+            here = asyncio.get_running_loop()
+            for loop, sibling in list(self._siblings.items()):
+                if sibling is not self and loop is not here:
+                    with contextlib.suppress(RuntimeError):  # a closed loop: it is gone
+                        loop.call_soon_threadsafe(end_thread_process, sibling, reason)
 
     def _die(self) -> None:
         """Just after the signal: a waiting thread is woken with its TaskExit; an idle one is
@@ -98,14 +106,17 @@ _thread_procs: set[ThreadProc] = set()
 """Every live thread process (an idle one has no asyncio task: `live` does not hold it)."""
 
 
-def new_thread_process() -> ThreadProc:
-    """A record for the calling thread (made in that thread, used on the loop)."""
+def new_thread_process(siblings: dict[asyncio.AbstractEventLoop, Any]) -> ThreadProc:
+    """A record for the calling thread (made in that thread, used on the loop); `siblings`
+    is the thread's records on every loop it calls on: when one dies abnormally, so do the
+    others (a thread is one process, whichever loop its calls go to)."""
     proc = ThreadProc.__new__(ThreadProc)
     proc._setup(None, (), None, None)
     proc._state = RUNNING
     proc._told = False
     proc._waiting = None
     proc._thread = threading.current_thread().name
+    proc._siblings = siblings
     _thread_procs.add(proc)
     return proc
 
