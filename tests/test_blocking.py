@@ -521,3 +521,31 @@ def test_a_thread_is_one_process_across_loops() -> None:
     finally:
         done.set()
         server.join(SAFETY)
+
+
+def test_a_plain_function_started_from_a_thread_acts_as_its_own_task() -> None:
+    """The thread pool's call is submitted from the calling thread (not by the loop); a
+    blocking call inside the function still acts as the function's process."""
+
+    def plain() -> tuple[blocking.Pid, int]:
+        return Process.self(), Task.await_(Task.async_(double, 3))
+
+    for _ in range(20):  # the function may begin before its process's first step
+        t = Task.async_(plain)
+        me, value = Task.await_(t)
+        assert me == t.pid
+        assert value == 6
+
+
+def test_a_plain_function_of_a_dead_owner_is_dropped() -> None:
+    """The owner's exit comes before the task's start: the function never runs (or, if a
+    thread took it already, is abandoned)."""
+    ran: list[int] = []
+    flag = threading.Event()
+    me = Process.self()
+    Task.start_link(crash_when, flag)
+    flag.set()
+    eventually(lambda: process_state(me) is None, "the thread's process died")
+    with pytest.raises(TaskExit):
+        Task.async_(ran.append, 1)  # told first: nothing was started
+    assert ran == []

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .._executors._thread import call_origin
-from .._runtime._api import is_running, process_of
+from .._runtime._api import is_running, process_of, state_of
+from .._runtime._proc import Proc
 from .._runtime._threads import (
     Outcome,
     begin_call,
@@ -36,6 +37,7 @@ __all__ = [
     "end_scope",
     "home_loop",
     "interrupted",
+    "origin_process",
     "run",
     "thread_record",
     "wait",
@@ -119,8 +121,9 @@ def caller(loop: Loop, name: str, args: tuple[Any, ...]) -> Any:
     return proc
 
 
-def acts_for(loop: Loop) -> asyncio.Task[Any] | None:
-    """In a pool thread running a taskvisor function on `loop`: that process's task."""
+def acts_for(loop: Loop) -> object:
+    """In a pool thread running a taskvisor function on `loop`: who it runs for (its
+    process's asyncio task, or the record of a task this API started), else None."""
     origin = call_origin()
     return None if origin is None or origin[0] is not loop else origin[1]
 
@@ -168,16 +171,29 @@ def interrupted(loop: Loop, proc: Any, exc: BaseException) -> None:
     _post(loop, end_thread_process, proc, exc)
 
 
+def origin_process(origin: object) -> Proc | None:
+    """The process a pool thread's call runs for (see `acts_for`), if it is one."""
+    if isinstance(origin, asyncio.Task):
+        return process_of(origin)
+    return origin if isinstance(origin, Proc) else None
+
+
 def _begin(
     proc: Any,
-    lent: asyncio.Task[Any] | None,
+    lent: object,
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     outcome: Outcome,
     call: tuple[str, tuple[Any, ...]],
+    deferred: bool = False,
 ) -> None:
     if lent is not None:  # a pool thread of a taskvisor function: act as its process
-        owner = process_of(lent)
+        owner = origin_process(lent)
+        if owner is not None and state_of(owner) == "spawned" and not deferred:
+            # started from a thread, its function already runs in the pool: its first
+            # step is scheduled on this loop before this call (posted first), so it runs
+            asyncio.get_running_loop().call_soon(_begin, proc, lent, fn, args, outcome, call, True)
+            return
         if owner is not None:
             proc = owner
     begin_call(proc, fn, args, outcome, call)

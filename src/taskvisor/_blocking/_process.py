@@ -16,11 +16,11 @@ from typing import Any, Literal, final
 
 from .._executors._thread import call_origin
 from .._process import Process as _AsyncProcess
-from .._runtime._api import loop_of, process_of
+from .._runtime._api import loop_of
 from .._runtime._pid import Pid, lookup
 from .._runtime._threads import exit_for, pending_exit
 from .._types import ExitReason, Timeout
-from ._bridge import Loop, end_scope, home_loop, run, thread_record
+from ._bridge import Loop, end_scope, home_loop, origin_process, run, thread_record
 from ._loop import loop_if_started
 
 __all__ = ["Process", "checkpoint", "process"]
@@ -114,7 +114,7 @@ def checkpoint() -> None:
     call = ("checkpoint", ())
     origin = call_origin()
     if origin is not None:
-        proc = None if origin[1] is None else process_of(origin[1])
+        proc = origin_process(origin[1])
         if proc is not None:
             told = pending_exit(proc, call)
             if told is not None:

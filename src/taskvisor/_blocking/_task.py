@@ -12,8 +12,8 @@ from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from typing import Any, Literal, Never, TypeVar, TypeVarTuple, Unpack, overload
 
 from .. import _task
-from .._executors import ExecutorArg, runner_for
-from .._runtime._api import is_running, loop_of
+from .._executors import ExecutorArg, ThreadPool, executor_of, runner_for
+from .._runtime._api import is_exiting, is_running, loop_of
 from .._runtime._pid import Pid
 from .._runtime._reply import complete, spawn_task, task_owner
 from .._runtime._threads import Outcome, await_owned, start_owned
@@ -101,8 +101,17 @@ class Task(_AsyncTask[T]):
             proc = caller(loop, "Task.async_", args)
             if is_running(proc):
                 runner = runner_for(fn, executor)
-                task = spawn_task(Task, proc, fn, args, runner, None)
-                post(loop, start_owned, task, proc, True)
+                pool = executor_of(runner)
+                if not isinstance(pool, ThreadPool):
+                    task = spawn_task(Task, proc, fn, args, runner, None)
+                    post(loop, start_owned, task, proc, True)
+                    return task
+                # a thread pool's function: submitted from here, not by the loop
+                call = pool.prepare(fn, args, loop)
+                task = spawn_task(Task, proc, fn, args, _Prepared(pool, call), None)
+                call.origin = task
+                post(loop, _start_with_call, task, proc, call)
+                pool.submit(call)  # after the start is posted: its blocking calls come after
                 return task
         return run(loop, "Task.async_", _task.async_task, Task, fn, args, executor)  # type: ignore[no-any-return]
 
@@ -279,6 +288,26 @@ class Task(_AsyncTask[T]):
         source = thread_input(items)
         stream = _task.Task.async_stream(source, fn, **options)
         return BlockingStream(stream, source, home_loop(), "Task.async_stream")
+
+
+class _Prepared:
+    """The runner of a task whose call the caller's thread submitted to a thread pool: the
+    process awaits that call instead of starting one."""
+
+    __slots__ = ("call", "pool")
+
+    def __init__(self, pool: ThreadPool, call: Any) -> None:
+        self.pool = pool
+        self.call = call
+
+    def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Coroutine[Any, Any, Any]:
+        return self.pool.finish(self.call)
+
+
+def _start_with_call(task: Task[Any], owner: Any, call: Any) -> None:
+    start_owned(task, owner, True)
+    if is_exiting(task):  # its owner died first: the function must not run (or is dropped)
+        call.kill()
 
 
 def _complete(value: Any) -> Task[Any]:

@@ -30,9 +30,10 @@ from typing import Any
 
 from .._callables import await_if_awaitable, describe_fn
 from .._runtime._api import process_of
+from .._runtime._executing import await_call
 from .._runtime._reports import log_event
 from .._validate import check_positive_int
-from ._base import Executor
+from ._base import Executor, when_started
 from ._loop import is_coroutine_function
 
 __all__ = ["ThreadPool", "call_origin", "default_thread_pool", "set_default"]
@@ -75,18 +76,28 @@ class _ThreadCall:
         "_task",
         "future",
         "loop",
+        "origin",
         "started",
         "state",
     )
 
-    def __init__(self, pool: _Workers, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def __init__(
+        self,
+        pool: _Workers,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self._pool = pool
         self._fn = fn
         self._args = args
         self._context = contextvars.copy_context()
         self._inner = _InnerLoop(fn, args) if is_coroutine_function(fn) else None
-        self._task = asyncio.current_task()  # who it runs for, to name in a warning
-        self.loop = asyncio.get_running_loop()
+        # who it runs for: the calling task (to name in a warning), or, for a call made
+        # from another thread for `loop` (the blocking API), an opaque `origin` set there
+        self._task = None if loop is not None else asyncio.current_task()
+        self.origin: object = None
+        self.loop = asyncio.get_running_loop() if loop is None else loop
         self.future: asyncio.Future[Any] = self.loop.create_future()
         self.started: asyncio.Future[None] | None = None  # set when it has to wait in the queue
         self.state = QUEUED
@@ -134,13 +145,14 @@ class _ThreadCall:
 _running = threading.local()  # .call: the _ThreadCall this pool thread runs, or None
 
 
-def call_origin() -> tuple[asyncio.AbstractEventLoop, asyncio.Task[Any] | None] | None:
-    """For a pool thread running a call: the caller's loop and asyncio task (the
-    blocking API acts for that caller there); None in any other thread."""
+def call_origin() -> tuple[asyncio.AbstractEventLoop, object] | None:
+    """For a pool thread running a call: the caller's loop and who the call runs for (its
+    asyncio task, or the `origin` the blocking API gave a call it started from another
+    thread); the blocking API acts for that caller there. None in any other thread."""
     call: _ThreadCall | None = getattr(_running, "call", None)
     if call is None:
         return None
-    return call.loop, call._task
+    return call.loop, call._task if call._task is not None else call.origin
 
 
 class _Workers:
@@ -310,15 +322,34 @@ class ThreadPool(Executor):
         return self._max_workers
 
     def start(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> _ThreadCall:
+        call = self.prepare(fn, args)
+        self.submit(call)
+        return call
+
+    def prepare(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> _ThreadCall:
+        """A call of ``fn(*args)`` for `loop` (by default the running one), not submitted
+        yet: the blocking API makes one in the calling thread and submits it from there,
+        so that a plain function does not wait for the loop to hand it to the pool."""
         workers = self._workers
         if workers is None:
             with self._lock:
                 if self._workers is None:
                     self._workers = _Workers(self._max_workers)
                 workers = self._workers
-        call = _ThreadCall(workers, fn, args)
-        workers.submit(call)
-        return call
+        return _ThreadCall(workers, fn, args, loop)
+
+    def submit(self, call: _ThreadCall) -> None:
+        """Hand a prepared call to a worker thread (from any thread).
+
+        Raises:
+            RuntimeError: the pool is shut down.
+        """
+        call._pool.submit(call)
 
     async def run(
         self,
@@ -326,8 +357,17 @@ class ThreadPool(Executor):
         args: tuple[Any, ...],
         started: Callable[[], None] | None = None,
     ) -> Any:
-        # a plain function may hand back a coroutine (`lambda: fetch(x)`): it runs on the loop
-        return await await_if_awaitable(await super().run(fn, args, started))
+        return await self.finish(self.start(fn, args), started)
+
+    async def finish(self, call: _ThreadCall, started: Callable[[], None] | None = None) -> Any:
+        """Await a started call as the current process (see `Executor.run`) and return its
+        value; a plain function may hand back a coroutine (`lambda: fetch(x)`): it runs on
+        the loop."""
+        if call._task is None:
+            call._task = asyncio.current_task()
+        if started is not None:
+            when_started(call, started)
+        return await await_if_awaitable(await await_call(call))
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop taking calls and cancel the queued ones; with `wait`, block until the running
