@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import taskvisor
-from support import SAFETY
+from support import SAFETY, reply
 from taskvisor import blocking
 from taskvisor.blocking import Pid, TaskExit
 from taskvisor.testing import live_processes
@@ -99,3 +99,35 @@ def test_a_scope_left_by_task_exit_exits_with_its_reason(reason: Any) -> None:
             assert not stopped.is_set()
             blocking.Process.exit(seen["holder"], "kill")
         assert stopped.wait(SAFETY)
+
+
+async def fail(message: str) -> None:
+    await asyncio.sleep(0)
+    raise RuntimeError(message)
+
+
+def test_the_crash_of_an_awaited_linked_task_is_told_once() -> None:
+    """A thread with no scope (a FastAPI ``def`` endpoint's worker thread) awaits a linked task
+    that crashes: `Task.await_` raises the link's `TaskExit` (with its sender, as in the
+    asyncio API), and that is the thread's one telling: its next call, the next request on
+    that thread, is a new process. (A fix: the wait used to take the DOWN first, and the
+    link's signal was told again by the thread's next call.)"""
+
+    def request() -> tuple[TaskExit, Pid, Pid]:
+        before = blocking.Process.self()
+        task = blocking.Task.async_(fail, "awaited")
+        with pytest.raises(TaskExit) as caught:
+            blocking.Task.await_(task, SAFETY)
+        assert caught.value.sender == task.pid
+        return caught.value, before, task.pid
+
+    def next_request() -> tuple[Pid, int]:
+        return blocking.Process.self(), blocking.Task.await_(blocking.Task.async_(reply, 7))
+
+    with concurrent.futures.ThreadPoolExecutor(1) as worker:
+        error, before, crashed = worker.submit(request).result(SAFETY)
+        assert repr(error.reason) == repr(RuntimeError("awaited"))
+        eventually(lambda: dead(before, crashed), "the crash, and the thread's process's end")
+        after, value = worker.submit(next_request).result(SAFETY)
+    assert value == 7
+    assert after != before
