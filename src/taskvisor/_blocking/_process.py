@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, Literal, final
 
+from .._errors import TaskExit
 from .._executors._thread import call_origin
 from .._process import Process as _AsyncProcess
 from .._runtime._api import loop_of
@@ -131,7 +132,9 @@ def checkpoint() -> None:
 @contextlib.contextmanager
 def process() -> Iterator[Pid]:
     """Scope a process for the calling thread: a new one within the block, which exits
-    when the block ends, ``"normal"``, or with the exception that escaped it.
+    when the block ends, ``"normal"``, or with the exception that escaped it (a `TaskExit`
+    with its reason, as a task's function does: ``raise TaskExit(reason)`` is Elixir's
+    ``exit(reason)``).
 
     For threads that are reused (a request handler's): a task linked in one scope can never
     interrupt a later one. What the process started and linked is stopped when it exits
@@ -146,7 +149,7 @@ def process() -> Iterator[Pid]:
     try:
         yield pid
     except BaseException as exc:
-        reason = exc
+        reason = exc.reason if isinstance(exc, TaskExit) else exc
         raise
     finally:
         end_scope(reason)

@@ -338,6 +338,8 @@ class _ThreadWait:
         """The reply or DOWN arrived (or, with no `task`, the timeout passed)."""
         if self.proc._waiting is not self or self.proc._state is not RUNNING:
             return  # a signal came first: it wins, as a cancel does in a process's wait
+        if task is not None and _kills_through_link(task, self.proc):
+            return  # its exit signal comes next (`interrupt`): it wins, as in the asyncio API
         self.proc._waiting = None
         if self.timer is not None:
             self.timer.cancel()
@@ -356,6 +358,22 @@ class _ThreadWait:
         self.proc._told = True
         self.proc._finish(self.proc._reason)
         self.outcome.done.release()
+
+
+def _kills_through_link(task: Monitored, proc: ThreadProc) -> bool:
+    """Whether `task`, whose DOWN is being delivered, is about to kill `proc` through their
+    link: a task's links fire just after its DOWN (`Proc._finish`). In a process's wait the
+    signal's cancel lands before the wait resumes, so the awaiter gets the signal's
+    `TaskExit` (with its sender) and its death is told once; a thread's wait must not take
+    the DOWN first, or the thread would be told of one crash twice (by this wait, then by
+    its next call)."""
+    if task._state is not DEAD or is_normal(task._reason):
+        return False
+    links = task._links
+    if links is not proc and not (type(links) is set and proc in links):
+        return False
+    inbox = proc._exits
+    return inbox is None or not inbox.trapping
 
 
 def await_owned(
