@@ -15,6 +15,13 @@ from taskvisor.testing import DEMO_STEPS as STEPS
 from taskvisor.testing import DailyClient, DailyError, DailyService
 
 
+def step_output(out: str, title: str) -> str:
+    """The part of the demo's output under the step with this title."""
+    _, found, rest = out.partition(f": {title} ===\n")
+    assert found, f"no step {title!r} in the output"
+    return rest.split("\n=== Step ", 1)[0]
+
+
 class TestDemoCommand:
     def test_demo_runs_every_step_and_finishes(self) -> None:
         """A real run: exit 0, every title, the timeout, the crash report, the last line.
@@ -41,6 +48,13 @@ class TestDemoCommand:
         assert out.count("| Function: taskvisor._demo.step_account_setup.CRM.create_user") == 2
         assert "call 3: POST /users -> 201, user created" in out
         assert "TaskSupervisor.children('AccountSetupSupervisor') -> []" in out
+        # the blocking step: the same examples from sync code, in a thread with no loop
+        sync = step_output(out, "The same from sync code (taskvisor.blocking)")
+        assert "res + Task.await_(task) = 42" in sync
+        assert re.search(r"this thread is a process too, <0\.\d+\.0>, and goes on", sync)
+        assert re.search(r"3 rooms in \d\.\d\ds, .*: \['room-\d+', 'room-\d+', 'room-\d+'\]", sync)
+        assert "POST /rooms/hang  -> Exit(reason='timeout')" in sync
+        assert sync.count("-> Ok(value={'name': 'room-") == 2
         assert out.rstrip().endswith("demo finished")
         assert proc.stderr == ""
 
@@ -60,6 +74,14 @@ class TestStandInService:
             second = await daily.create_room("/rooms/slow")
         assert first["name"] == "room-1"
         assert second == {"name": "room-2", "url": "https://demo.daily.co/room-2"}
+
+    async def test_its_sync_client_creates_rooms_too(self) -> None:
+        async with DailyService() as service:
+            daily = DailyClient(service.port)
+            room = await asyncio.to_thread(daily.create_room_sync, "/rooms?delay=0.01")
+            with pytest.raises(DailyError, match="404"):
+                await asyncio.to_thread(daily.create_room_sync, "/nowhere")
+        assert room == {"name": "room-1", "url": "https://demo.daily.co/room-1"}
 
     async def test_an_unknown_path_is_an_error(self) -> None:
         async with DailyService() as service:

@@ -1,4 +1,5 @@
-"""What sync code can do today, before `taskvisor.blocking`: see docs/recipes.md.
+"""What sync code can do with the asyncio API alone (taskvisor.blocking does it for you, see
+docs/blocking.md): see docs/recipes.md.
 
 1. A plain thread, while the loop runs in another: ``asyncio.run_coroutine_threadsafe``.
 2. A sync program with no loop (a Flask view, a CLI tool): a loop in a thread of its own,

@@ -21,8 +21,8 @@ Also here, from inside taskvisor, for tests of their own:
   its ``title``); and the demo's stand-in HTTP service, stdlib only: `DailyService` (``async
   with``; ``POST /rooms`` on 127.0.0.1, port ``service.port``, answers at once, ``/rooms?delay=S``
   after S seconds, ``/rooms/hang`` never; ``peak`` and ``in_flight`` count requests being
-  answered), its client ``DailyClient(port).create_room(path)``, and `DailyError`, raised for
-  an error status.
+  answered), its client ``DailyClient(port).create_room(path)`` (and ``create_room_sync``,
+  which blocks its thread), and `DailyError`, raised for an error status.
 """
 
 from __future__ import annotations

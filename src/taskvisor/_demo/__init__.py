@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import (
     step_account_setup,
+    step_blocking,
     step_concurrent,
     step_crash,
     step_processes,
@@ -30,4 +31,5 @@ STEPS: tuple[Step, ...] = (
     step_watchdog.STEP,
     step_account_setup.STEP,
     step_processes.STEP,
+    step_blocking.STEP,
 )

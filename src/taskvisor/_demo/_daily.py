@@ -1,4 +1,5 @@
-"""The demo's ``DailyHelper``: a stdlib HTTP client for the stand-in service.
+"""The demo's ``DailyHelper``: a stdlib HTTP client for the stand-in service (async, and sync
+for the blocking API's step).
 
 It closes its socket without awaiting anything in cleanup, so a killed request (a timeout
 with ``on_timeout="kill_task"``) leaves nothing open behind it.
@@ -7,6 +8,7 @@ with ``on_timeout="kill_task"``) leaves nothing open behind it.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 from typing import Any
 
@@ -36,6 +38,21 @@ class DailyClient:
             status, body = await _read_response(reader)
         finally:
             writer.close()  # no await here: a killed task gets no time for cleanup
+        if status != 200:
+            raise DailyError(f"POST {path} answered {status}: {body}")
+        return body
+
+    def create_room_sync(self, path: str = "/rooms") -> dict[str, Any]:
+        """`create_room` for sync code, as ``requests.post(url).json()`` would be: it blocks
+        the calling thread until the answer (stdlib `http.client`, no proxy settings)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10.0)
+        try:
+            connection.request("POST", path, headers={"Content-Length": "0"})
+            response = connection.getresponse()
+            status, raw = response.status, response.read()
+        finally:
+            connection.close()
+        body: dict[str, Any] = json.loads(raw)
         if status != 200:
             raise DailyError(f"POST {path} answered {status}: {body}")
         return body
