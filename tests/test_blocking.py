@@ -199,6 +199,12 @@ def test_calling_from_a_coroutine_raises_naming_the_coroutine() -> None:
             Task.async_(double, 1)
         with pytest.raises(RuntimeError, match=r"async with taskvisor\.TaskSupervisor"):
             TaskSupervisor().__enter__()
+        with pytest.raises(RuntimeError, match="runs an event loop"):
+            Task.async_stream([1], double)  # at once, not at the first next()
+        with pytest.raises(RuntimeError, match="runs an event loop"):
+            blocking.checkpoint()
+        with pytest.raises(RuntimeError, match="runs an event loop"), blocking.process():
+            pass
 
     asyncio.run(main())
     assert Task.await_(t) == 1
@@ -549,3 +555,50 @@ def test_a_plain_function_of_a_dead_owner_is_dropped() -> None:
     with pytest.raises(TaskExit):
         Task.async_(ran.append, 1)  # told first: nothing was started
     assert ran == []
+
+
+def test_a_crash_that_leaves_a_stream_block_is_not_replaced() -> None:
+    """The consumer's TaskExit goes through `with` unchanged (closing does not raise)."""
+
+    def consume() -> None:
+        with Task.async_stream([1, 2, 3], crash) as results:
+            for _ in results:
+                pass
+
+    with pytest.raises(TaskExit) as caught:
+        consume()
+    assert isinstance(caught.value.reason, RuntimeError)
+
+
+def test_leaving_a_nolink_stream_after_the_consumer_died_stops_its_tasks() -> None:
+    log: list[str] = []
+    started = threading.Event()
+    flag = threading.Event()
+
+    async def first_fast(x: int) -> int:
+        if x == 0:
+            return 0
+        return await hold(started, threading.Event(), log)  # type: ignore[return-value]
+
+    def consume(sup: TaskSupervisor) -> None:
+        with sup.async_stream_nolink(range(2), first_fast, max_concurrency=2) as results:
+            assert next(results) == Ok(0)
+            assert started.wait(SAFETY)
+            Task.start_link(crash_when, flag)
+            flag.set()
+            Task.await_(Task.async_(hold, threading.Event(), threading.Event(), []), None)
+
+    with TaskSupervisor() as sup:
+        with pytest.raises(TaskExit):
+            consume(sup)
+        eventually(lambda: log == ["finally"], "the nolink stream's task was stopped")
+
+
+def test_a_thread_that_signals_itself_gets_its_exit_from_that_call() -> None:
+    me = Process.self()
+    with pytest.raises(TaskExit) as caught:
+        Process.exit(me, "bye")
+    assert caught.value.reason == "bye"
+    assert Process.self() != me
+    Process.exit(Process.self(), "normal")  # Elixir: a process that exits itself normally
+    assert Process.self() != me  # ... dies too; a normal exit is no error for the thread

@@ -113,12 +113,18 @@ def test_after_fork_the_child_starts_afresh(tmp_path: Path) -> None:
         warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
         parent = blocking.Process.self()
         blocking.Task.start(long, "parent's")
+        sup = blocking.TaskSupervisor.start_link(name="parent's")
         pid = os.fork()
         if pid == 0:
             try:
                 value = blocking.Task.await_(blocking.Task.async_(asyncio.sleep, 0, "ok"))
                 child = blocking.Process.self()
                 mark(f"child {value} {child != parent} {threading.active_count()}")
+                for target in (sup, "parent's"):
+                    try:
+                        blocking.TaskSupervisor.children(target)
+                    except blocking.TaskExit as exc:
+                        mark(f"parent's supervisor: {exc.reason}")
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
@@ -129,5 +135,10 @@ def test_after_fork_the_child_starts_afresh(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr.decode()
     got = marks(path)
     # the child has its own loop thread (2 threads: main and the new loop), no parent tasks
-    assert got[:2] == ["child ok True 2", "parent done"]
-    assert got[2:] == ["finally parent's"]
+    assert got[:4] == [
+        "child ok True 2",
+        "parent's supervisor: noproc",
+        "parent's supervisor: noproc",
+        "parent done",
+    ]
+    assert got[4:] == ["finally parent's"]

@@ -86,8 +86,8 @@ class AsyncFeed:
                     self._on_item()
         except StopAsyncIteration:
             self.exhausted = True
-        except asyncio.CancelledError:
-            raise  # closed by the stream (`close`)
+        except (asyncio.CancelledError, GeneratorExit):
+            raise  # closed by the stream (`close`), or its coroutine closed
         except BaseException as exc:  # the consumer re-raises it, after closing the stream
             self.error = exc
         self._on_item()

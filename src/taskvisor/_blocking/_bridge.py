@@ -38,6 +38,7 @@ __all__ = [
     "home_loop",
     "interrupted",
     "origin_process",
+    "refuse_on_a_loop",
     "run",
     "thread_record",
     "wait",
@@ -98,7 +99,7 @@ def thread_record(loop: Loop) -> Any:
     by_loop = _records.by_loop
     proc = by_loop.get(loop)
     if proc is None:
-        proc = by_loop[loop] = new_thread_process(by_loop)
+        proc = by_loop[loop] = new_thread_process(loop, by_loop)
     return proc
 
 
@@ -110,12 +111,11 @@ def caller(loop: Loop, name: str, args: tuple[Any, ...]) -> Any:
         TaskExit: the thread's process died of a signal since its last call (told once;
             the next call gets a new process).
     """
-    if _get_running_loop() is not None:
-        raise _on_a_loop(name)
+    refuse_on_a_loop(name)
     proc = thread_record(loop)
     if not is_running(proc):
         told = exit_for(proc, (name, args))
-        _records.by_loop[loop] = proc = new_thread_process(_records.by_loop)
+        _records.by_loop[loop] = proc = new_thread_process(loop, _records.by_loop)
         if told is not None:
             raise told
     return proc
@@ -205,6 +205,13 @@ def end_scope(reason: Any) -> None:
     _records.by_loop = _records.ending.by_loop = {}  # a new family: the ended one keeps its own
     for loop, proc in list(ended.items()):
         _post(loop, end_thread_process, proc, reason)
+
+
+def refuse_on_a_loop(name: str) -> None:
+    """Raise the RuntimeError for the blocking call `name` made from a thread that runs an
+    event loop (it would stall that loop, or deadlock)."""
+    if _get_running_loop() is not None:
+        raise _on_a_loop(name)
 
 
 def _on_a_loop(name: str) -> RuntimeError:

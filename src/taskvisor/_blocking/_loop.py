@@ -13,20 +13,26 @@ import collections
 import contextlib
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
+from .._errors import TaskExit
 from .._runtime._threads import forget_everything, stop_loop
 
 __all__ = ["blocking_loop", "loop_if_started", "on_fork", "post"]
 
-TEARDOWN_BOUND = 10.0
+KILL_AFTER = 5.0
+"""Seconds a process that is not a supervisor gets to stop at exit before it is killed (a
+task's default shutdown); a supervisor stops its children within their own shutdowns."""
+TEARDOWN_BOUND = 30.0
 """Seconds the exit teardown waits for the blocking loop's processes at most."""
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
 _registered = False
+_torn_down = False
 _fork_hooks: list[Callable[[], None]] = []
 
 
@@ -72,18 +78,20 @@ def _serve(loop: asyncio.AbstractEventLoop, running: threading.Event) -> None:
 
 
 def _teardown() -> None:
-    """Stop every process of the blocking loop, then the loop (at interpreter exit)."""
-    global _loop, _thread
+    """Stop every process of the blocking loop (at interpreter exit, once).
+
+    The loop itself runs on (a daemon thread ends with the interpreter): a thread that is
+    still running may make a call after this, and it must not hang on a stopped loop.
+    """
+    global _torn_down
     with _lock:
-        loop, thread = _loop, _thread
-        _loop = _thread = None
-    if loop is None or thread is None or not thread.is_alive():
+        loop, thread, done = _loop, _thread, _torn_down
+        _torn_down = True
+    if done or loop is None or thread is None or not thread.is_alive():
         return
-    done = asyncio.run_coroutine_threadsafe(stop_loop(TEARDOWN_BOUND), loop)
+    stopped = asyncio.run_coroutine_threadsafe(stop_loop(KILL_AFTER, TEARDOWN_BOUND), loop)
     with contextlib.suppress(BaseException):  # the exit goes on whatever the teardown met
-        done.result(TEARDOWN_BOUND + 1.0)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(1.0)
+        stopped.result(TEARDOWN_BOUND + 1.0)
 
 
 class _Inbox:
@@ -119,6 +127,9 @@ class _Inbox:
 
 
 _inboxes: dict[asyncio.AbstractEventLoop, _Inbox] = {}
+_forked_away: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+"""In a forked child: the loops of the parent process the blocking API knew of."""
+FORKED = "it lives on an event loop of the parent process, before os.fork(); not in this one"
 
 
 def post(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
@@ -126,9 +137,13 @@ def post(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) ->
 
     Raises:
         RuntimeError: the loop is closed.
+        TaskExit: ``"noproc"``, for a loop of the parent process, after a fork: its
+            processes do not exist in this one.
     """
     inbox = _inboxes.get(loop)
     if inbox is None:
+        if loop in _forked_away:
+            raise TaskExit("noproc", ("taskvisor.blocking", ()), detail=FORKED)
         inbox = _inboxes.setdefault(loop, _Inbox(loop))
         if len(_inboxes) > 64:  # loops come and go (one per asyncio.run): forget closed ones
             for old in [other for other in _inboxes if other.is_closed()]:
@@ -142,8 +157,12 @@ def on_fork(hook: Callable[[], None]) -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _loop, _thread
+    global _loop, _thread, _torn_down
+    if _loop is not None:
+        _forked_away.add(_loop)
+    _forked_away.update(_inboxes)
     _loop = _thread = None
+    _torn_down = False
     _inboxes.clear()
     forget_everything()
     for hook in _fork_hooks:

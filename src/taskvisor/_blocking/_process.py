@@ -21,7 +21,15 @@ from .._runtime._api import loop_of
 from .._runtime._pid import Pid, lookup
 from .._runtime._threads import exit_for, pending_exit
 from .._types import ExitReason, Timeout
-from ._bridge import Loop, end_scope, home_loop, origin_process, run, thread_record
+from ._bridge import (
+    Loop,
+    end_scope,
+    home_loop,
+    origin_process,
+    refuse_on_a_loop,
+    run,
+    thread_record,
+)
 from ._loop import loop_if_started
 
 __all__ = ["Process", "checkpoint", "process"]
@@ -60,10 +68,14 @@ class Process:
     def exit(pid: Pid, reason: ExitReason) -> None:
         """Send exit signal `reason` to `pid` from the calling thread's process.
 
-        Raises as `taskvisor.Process.exit`; a thread that signals itself gets its
-        `TaskExit` at once (it cannot be interrupted later).
+        Raises as `taskvisor.Process.exit`; a thread that signals itself to death gets its
+        `TaskExit` from this call (it could not be interrupted later).
         """
-        run(_where_pid(pid), "Process.exit", _AsyncProcess.exit, pid, reason)
+        loop = _where_pid(pid)
+        run(loop, "Process.exit", _AsyncProcess.exit, pid, reason)
+        told = exit_for(thread_record(loop), ("Process.exit", (pid, reason)))
+        if told is not None:
+            raise told
 
     @staticmethod
     def link(pid: Pid) -> None:
@@ -112,6 +124,7 @@ def checkpoint() -> None:
         TaskExit: the thread's process died of a signal (told once: the next call gets a
             new process), or the process it acts for is exiting.
     """
+    refuse_on_a_loop("checkpoint")
     call = ("checkpoint", ())
     origin = call_origin()
     if origin is not None:
@@ -143,6 +156,7 @@ def process() -> Iterator[Pid]:
     Raises:
         RuntimeError: entered from a thread that runs an event loop.
     """
+    refuse_on_a_loop("process")
     end_scope("normal")
     pid = Process.self()
     reason: ExitReason = "normal"

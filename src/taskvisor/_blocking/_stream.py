@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
+from .._runtime._api import is_running
 from .._runtime._threads import Outcome, begin_call
 from .._stream import TaskStream
 from .._stream_feed import BatchSource
@@ -148,8 +149,17 @@ class BlockingStream(Generic[T]):
             return
         self._closed = True
         self._buffer.clear()
-        if self._started and not self._ended:
+        if not self._started or self._ended:
+            return
+        if is_running(self._consumer):
             self._cross(_close, self._stream)
+            return
+        # The consumer died (a linked crash, Ctrl-C: leaving a `with` block with that
+        # exception): its linked tasks died with it, a nolink stream's still run. Close it
+        # on the loop as a plain task, and let the exception in flight go on unchanged.
+        outcome = Outcome()
+        post(self._loop, _close_detached, self._stream, outcome)
+        outcome.done.acquire()
 
     def __enter__(self) -> BlockingStream[T]:
         return self
@@ -230,3 +240,13 @@ async def _next_batch(stream: TaskStream[Any]) -> list[Any] | None:
 
 async def _close(stream: TaskStream[Any]) -> None:
     await stream.aclose()
+
+
+def _close_detached(stream: TaskStream[Any], outcome: Outcome) -> None:
+    async def close() -> None:
+        try:
+            await stream.aclose()
+        finally:
+            outcome.done.release()
+
+    asyncio.Task(close())

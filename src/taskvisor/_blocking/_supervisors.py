@@ -18,17 +18,21 @@ from .._executors import ExecutorArg
 from .._runtime._pid import Pid
 from .._stream_options import SupervisedStreamOptions
 from .._supervisors._base import loop_of_supervisor
+from .._supervisors._registry import forget_all
 from .._supervisors._supervisor import Strategy
 from .._supervisors._supervisor import Supervisor as _AsyncSupervisor
 from .._supervisors._task_supervisor import TaskSupervisor as _AsyncTaskSupervisor
 from .._supervisors._task_supervisor import start_task
 from .._types import ExitReason, ShutdownTimeout
 from .._validate import keywords_for_fn
-from ._bridge import Loop, home_loop, run
+from ._bridge import Loop, home_loop, refuse_on_a_loop, run
+from ._loop import on_fork
 from ._stream import BlockingStream, thread_input
 from ._task import Task
 
 __all__ = ["Supervisor", "TaskSupervisor"]
+
+on_fork(forget_all)  # a forked child starts with no names: the parent's supervisors are not here
 
 _TS = _AsyncTaskSupervisor
 
@@ -274,9 +278,10 @@ class TaskSupervisor(_AsyncTaskSupervisor):
 def _stream(
     sup: object, items: Any, fn: Callable[..., Any], options: dict[str, Any], build: Any
 ) -> BlockingStream[Any]:
+    name = f"TaskSupervisor.{build.__name__}"
+    refuse_on_a_loop(name)
     loop = _where(sup)
     source = thread_input(items)
-    name = f"TaskSupervisor.{build.__name__}"
     stream = run(loop, name, functools.partial(build, **options), sup, source, fn)
     return BlockingStream(stream, source, loop, name)
 

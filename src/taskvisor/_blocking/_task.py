@@ -20,7 +20,7 @@ from .._runtime._threads import Outcome, await_owned, start_owned
 from .._stream_options import StreamOptions
 from .._types import Exit, Ok, ShutdownTimeout, Timeout
 from .._validate import check_timeout, keywords_for_fn
-from ._bridge import Loop, acts_for, caller, home_loop, run, wait
+from ._bridge import Loop, acts_for, caller, home_loop, refuse_on_a_loop, run, wait
 from ._loop import post
 from ._stream import BlockingStream, thread_input
 
@@ -285,6 +285,7 @@ class Task(_AsyncTask[T]):
         Cancellation: the tasks are linked to the consuming thread's process; see
         `taskvisor.Task.async_stream`.
         """
+        refuse_on_a_loop("Task.async_stream")
         source = thread_input(items)
         stream = _task.Task.async_stream(source, fn, **options)
         return BlockingStream(stream, source, home_loop(), "Task.async_stream")

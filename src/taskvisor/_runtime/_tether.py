@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._types import ExitReason
-from ._proc import RUNNING, Proc
+from ._proc import DEAD, RUNNING, Proc
 
 __all__ = ["Tether", "release", "tether"]
 
@@ -38,6 +38,8 @@ def tether(proc: Proc, on_exit: Callable[[Proc, ExitReason], None]) -> Tether:
 
 
 def release(end: Tether, proc: Proc) -> None:
-    """Unlink the tether from `proc` and let it die ``"normal"``."""
+    """Unlink the tether from `proc` and let it die ``"normal"`` (unless it died with `proc`
+    already: a thread's process dies at once, before the thread leaves its stream)."""
     end._unlink(proc)
-    end._finish("normal")
+    if end._state is not DEAD:
+        end._finish("normal")

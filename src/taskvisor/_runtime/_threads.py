@@ -36,6 +36,7 @@ from ._executing import Call
 from ._pid import by_pid
 from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, Proc, _after_step, live
 from ._reply import Monitored
+from ._supervising import Supervising
 from ._waiting import take_awaited, wait_one, waiting_for
 
 __all__ = [
@@ -56,10 +57,11 @@ __all__ = [
 class ThreadProc(Proc):
     """The process record of a thread that calls the blocking API (on one loop)."""
 
-    __slots__ = ("_siblings", "_thread", "_told", "_waiting")
+    __slots__ = ("_home", "_siblings", "_thread", "_told", "_waiting")
 
     reports_crashes = False  # what a thread raises is its own code's business
 
+    _home: asyncio.AbstractEventLoop  # the loop its calls run on (its state changes there)
     _siblings: dict[asyncio.AbstractEventLoop, ThreadProc]  # its thread's records, by loop
     _thread: str  # the thread's name, for the repr
     _told: bool  # the thread was handed the TaskExit of its death
@@ -106,16 +108,19 @@ _thread_procs: set[ThreadProc] = set()
 """Every live thread process (an idle one has no asyncio task: `live` does not hold it)."""
 
 
-def new_thread_process(siblings: dict[asyncio.AbstractEventLoop, Any]) -> ThreadProc:
-    """A record for the calling thread (made in that thread, used on the loop); `siblings`
-    is the thread's records on every loop it calls on: when one dies abnormally, so do the
-    others (a thread is one process, whichever loop its calls go to)."""
+def new_thread_process(
+    loop: asyncio.AbstractEventLoop, siblings: dict[asyncio.AbstractEventLoop, Any]
+) -> ThreadProc:
+    """A record for the calling thread on `loop` (made in that thread, used on the loop);
+    `siblings` is the thread's records on every loop it calls on: when one dies abnormally,
+    so do the others (a thread is one process, whichever loop its calls go to)."""
     proc = ThreadProc.__new__(ThreadProc)
     proc._setup(None, (), None, None)
     proc._state = RUNNING
     proc._told = False
     proc._waiting = None
     proc._thread = threading.current_thread().name
+    proc._home = loop
     proc._siblings = siblings
     _thread_procs.add(proc)
     return proc
@@ -253,30 +258,40 @@ def _give_back(proc: Proc, lent: tuple[asyncio.Task[None] | None, Call | None]) 
 # -- the end of a loop --------------------------------------------------------------------------
 
 
-async def stop_loop(bound: float) -> None:
+async def stop_loop(kill_after: float, bound: float) -> None:
     """Stop every process of the running loop (the blocking loop's exit teardown).
 
-    Thread processes end with ``"shutdown"`` first (a thread blocked in a call wakes with
-    ``TaskExit("shutdown")``; their links stop what they started), then every other process
-    gets exit ``"shutdown"`` (a supervisor stops its children in order), and whatever still
-    runs after `bound` seconds is killed.
+    Its thread processes end with ``"shutdown"`` first (a thread blocked in a call wakes
+    with ``TaskExit("shutdown")``; their links stop what they started), then every other
+    process gets exit ``"shutdown"``: a supervisor stops its children in order, each within
+    its own shutdown; any other process is killed after `kill_after` seconds (a task's
+    default shutdown). Returns when all are dead, or after `bound` seconds.
     """
     loop = asyncio.get_running_loop()
     for thread in list(_thread_procs):
-        end_thread_process(thread, "shutdown")
+        if thread._home is loop:
+            end_thread_process(thread, "shutdown")
     me = asyncio.current_task()
     procs = [p for aio, p in list(live.items()) if aio is not me and aio.get_loop() is loop]
     for proc in procs:
         proc._doom("shutdown")
-    remaining = [p for p in procs if p._state is not DEAD]
-    if remaining:
-        everyone = asyncio.gather(*(_death_of(p) for p in remaining))
-        try:
-            await asyncio.wait_for(asyncio.shield(everyone), bound)
-        except TimeoutError:
-            for proc in remaining:
-                proc._kill()
-            await asyncio.wait([everyone], timeout=KILL_GRACE * 2)
+    deaths = {proc: _death_of(proc) for proc in procs if proc._state is not DEAD}
+    if not deaths:
+        return
+    plain = [proc for proc in deaths if not isinstance(proc, Supervising)]
+
+    def kill_plain() -> None:
+        for proc in plain:
+            proc._kill()
+
+    timer = loop.call_later(kill_after, kill_plain)
+    try:
+        await asyncio.wait(deaths.values(), timeout=bound)
+    finally:
+        timer.cancel()
+    for proc in deaths:
+        proc._kill()  # past the bound (a dead one is left alone)
+    await asyncio.wait(deaths.values(), timeout=KILL_GRACE * 2)
 
 
 def _death_of(proc: Proc) -> asyncio.Future[None]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._base import SupervisorProcess
 
-__all__ = ["register", "unregister", "whereis"]
+__all__ = ["forget_all", "register", "unregister", "whereis"]
 
 _names: dict[Hashable, SupervisorProcess] = {}
 
@@ -24,6 +24,11 @@ def register(name: Hashable, proc: SupervisorProcess) -> None:
 def unregister(name: Hashable, proc: SupervisorProcess) -> None:
     if _names.get(name) is proc:
         del _names[name]
+
+
+def forget_all() -> None:
+    """After a fork, in the child: the parent's supervisors are not here."""
+    _names.clear()
 
 
 def whereis(name: Hashable) -> SupervisorProcess | None:
