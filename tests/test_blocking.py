@@ -602,3 +602,33 @@ def test_a_thread_that_signals_itself_gets_its_exit_from_that_call() -> None:
     assert Process.self() != me
     Process.exit(Process.self(), "normal")  # Elixir: a process that exits itself normally
     assert Process.self() != me  # ... dies too; a normal exit is no error for the thread
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 4])
+@pytest.mark.parametrize("taken", [1, 3, 6])
+def test_a_stream_pulls_no_more_input_than_the_asyncio_stream(concurrency: int, taken: int) -> None:
+    """Laziness, counted: take `taken` results, then stop; the blocking stream pulled as many
+    items as the asyncio API's stream does for the same consumer."""
+
+    def counted(pulls: list[int]) -> Iterator[int]:
+        for i in range(20):
+            pulls.append(i)
+            yield i
+
+    async def asyncio_pulls() -> int:
+        from taskvisor import Task as AsyncTask
+
+        pulls: list[int] = []
+        async with AsyncTask.async_stream(
+            counted(pulls), double, max_concurrency=concurrency
+        ) as results:
+            for _ in range(taken):
+                await anext(results)
+        return len(pulls)
+
+    expected = asyncio.run(asyncio_pulls())
+    pulls: list[int] = []
+    with Task.async_stream(counted(pulls), double, max_concurrency=concurrency) as results:
+        for _ in range(taken):
+            next(results)
+    assert len(pulls) <= expected

@@ -9,6 +9,7 @@ own results) works.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -230,3 +231,29 @@ class TestClosing:
                         pass
             await settle()
             assert sup.children() == []
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.eager_task_factory is 3.12+")
+class TestEagerTaskFactory:
+    async def test_an_async_input_that_never_waits_under_an_eager_task_factory(self) -> None:
+        """Under an eager task factory the feeder runs inside `want`, before the consumer
+        waits: what it pulled, its end and its error must not wait for a wake-up that never
+        comes (before the fix, the stream hung)."""
+        asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)  # type: ignore[attr-defined]
+
+        async def ready(n: int) -> AsyncIterator[int]:
+            for i in range(n):
+                yield i
+
+        async def failing() -> AsyncIterator[int]:
+            yield 1
+            raise KeyError("input")
+
+        for concurrency in (1, 3):
+            async with Task.async_stream(ready(5), reply, max_concurrency=concurrency) as s:
+                got = [r async for r in s]
+            assert got == [Ok(i) for i in range(5)]
+        with pytest.raises(KeyError, match="input"):
+            async with Task.async_stream(failing(), reply) as s:
+                async for _ in s:
+                    pass

@@ -251,6 +251,11 @@ class TaskStream(Generic[T]):
                         self._end()
                         return
                     feed.want(limit - len(running))  # pull while we wait for the tasks
+                    if pulled or feed.error is not None or (feed.exhausted and not running):
+                        # an eager task factory ran the feeder inside `want`: what it pulled
+                        # (or met) is here already, and nobody would wake us for it
+                        feed.want(0)
+                        continue
                 waiter = self._waiter = self._loop.create_future()  # type: ignore[union-attr]
                 try:
                     await suspend(me, waiter, call)
@@ -265,6 +270,11 @@ class TaskStream(Generic[T]):
         finally:
             if feed is not None:  # left for good (closed, or cancelled from outside)
                 feed.abandon()
+
+    @property
+    def max_concurrency(self) -> int:
+        """How many of its tasks run at once at most."""
+        return self._max
 
     def take_ready(self) -> list[Ok[T] | Exit]:
         """The results that are ready now, in the order `anext` would return them, without

@@ -55,8 +55,13 @@ class _ThreadInput(BatchSource):
         self.messages: _Messages | None = None  # of the crossing under way
         self.ended = False
         self.error: BaseException | None = None
+        self.pulled = 0  # items pulled so far
+        self.prefetched: list[Any] = []  # pulled with the crossing's request (see `__next__`)
 
     async def anext_batch(self, room: int) -> list[Any]:
+        if self.prefetched:
+            got, self.prefetched = self.prefetched[:room], self.prefetched[room:]
+            return got
         if self.error is not None:
             error, self.error = self.error, None
             raise error
@@ -82,6 +87,7 @@ class _ThreadInput(BatchSource):
             self.ended = True
         except BaseException as exc:  # the engine re-raises it as the input's error
             self.error = exc
+        self.pulled += len(got)
         return got
 
 
@@ -108,6 +114,7 @@ class BlockingStream(Generic[T]):
         self._name = name
         self._input = source if isinstance(source, _ThreadInput) else None
         self._buffer: deque[Ok[T] | Exit] = deque()
+        self._received = 0  # results handed over by the loop
         self._consumer: Any = None
         self._started = False
         self._closed = False
@@ -133,10 +140,21 @@ class BlockingStream(Generic[T]):
             return self._buffer.popleft()
         if self._closed or self._ended:
             raise StopIteration
+        source = self._input
+        if (
+            source is not None
+            and source.pulled == self._received
+            and not (source.prefetched or source.ended or source.error is not None)
+        ):
+            # Nothing runs and no result waits on the loop: the engine's first act will be
+            # to ask for a window of input. Pull it now and send it with the request (one
+            # crossing instead of three), exactly what the engine would pull.
+            source.prefetched = source.pull(self._stream.max_concurrency)
         batch = self._cross(_next_batch, self._stream)
         if batch is None:
             self._ended = True
             raise StopIteration
+        self._received += len(batch)
         self._buffer.extend(batch)
         return self._buffer.popleft()
 

@@ -145,11 +145,14 @@ class Proc:
         if loop is not None:
             self._start_on(loop)
 
-    def _start_on(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Give the record its asyncio task on `loop` (on that loop's thread)."""
+    def _start_on(self, loop: asyncio.AbstractEventLoop, eager: bool = False) -> None:
+        """Give the record its asyncio task on `loop` (on that loop's thread); `eager`
+        (3.12+) runs its first step at once, inside this call."""
         coro = self._main()
-        if loop.get_task_factory() is None:
-            aio: asyncio.Task[None] = asyncio.Task(coro, loop=loop)
+        if eager:
+            aio: asyncio.Task[None] = asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg]
+        elif loop.get_task_factory() is None:
+            aio = asyncio.Task(coro, loop=loop)
         else:
             aio = loop.create_task(coro)  # may run eagerly: _main registers itself then
         if self._aio is None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +53,10 @@ __all__ = [
     "start_owned",
     "stop_loop",
 ]
+
+
+EAGER = sys.version_info >= (3, 12)
+"""Whether a task a thread starts takes its first step at once (asyncio's eager start)."""
 
 
 class ThreadProc(Proc):
@@ -330,7 +335,9 @@ def start_owned(task: Monitored, owner: Proc, link: bool) -> None:
             owner._add_link(task)
             if owner._state is DOOMED:
                 task._seal(owner._reason, owner)
-    task._start_on(loop)
+    # 3.12+: its first step runs now, in this drain (a function that needs no await has
+    # replied by the time the owner's wait, posted next, looks): one loop turn less
+    task._start_on(loop, eager=EAGER)
 
 
 class _ThreadWait:
