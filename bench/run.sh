@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command: bash bench/run.sh [--python VERSIONS] [--quick] [run.py options...]
 #                  bash bench/run.sh [--python VERSIONS] --soak [soak_start_child.py options...]
+#                  bash bench/run.sh [--python VERSIONS] --blocking [blocking.py options...]
 # Without --python: creates/uses .venv at the repository root (python3), installs taskvisor
 # with its `bench` extra (uvloop, aiometer, anyio, trio, aiojobs, pebble), then runs every
 # system side by side (or, with --soak, only the start_child soak).
@@ -36,6 +37,9 @@ run_in() {  # run_in PYTHON VENV ARGS...: make VENV with PYTHON if missing, inst
     if [ "${1:-}" = "--soak" ]; then
         shift
         "$venv/bin/python" bench/soak_start_child.py "$@"
+    elif [ "${1:-}" = "--blocking" ]; then
+        shift
+        "$venv/bin/python" bench/blocking.py "$@"
     else
         "$venv/bin/python" bench/run.py "$@"
     fi
@@ -46,7 +50,7 @@ if [ "${1:-}" = "--python" ]; then
     versions="${2:?--python needs versions, e.g. --python 3.11,3.13}"
     shift 2
 fi
-if [ "${1:-}" != "--soak" ] && ! command -v elixir >/dev/null 2>&1; then
+if [ "${1:-}" != "--soak" ] && [ "${1:-}" != "--blocking" ] && ! command -v elixir >/dev/null 2>&1; then
     echo "elixir: not installed (apt-get install elixir)" >&2
 fi
 if [ -z "$versions" ]; then
