@@ -7,8 +7,14 @@ import contextlib
 import itertools
 import logging
 import math
+import os
 import re
-from collections.abc import AsyncIterable, Iterator
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from taskvisor import Pid, Process, TaskExit
@@ -191,3 +197,38 @@ async def take(stream: Any, n: int) -> list[Any]:
             if len(out) == n:
                 break
     return out
+
+
+def eventually(check: Callable[[], bool], what: str) -> None:
+    """Poll `check` from a plain thread until it holds (`SAFETY` is a bound, not a measure)."""
+    deadline = time.monotonic() + SAFETY
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.005)
+
+
+@contextlib.contextmanager
+def server_process(
+    script: Path, env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Run `script` (a server) with a listening socket on 127.0.0.1 handed to it as the fd
+    in ``LISTEN_FD``; yield the process and its base URL. It is killed if still running."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        env={**os.environ, **env, "LISTEN_FD": str(listener.fileno())},
+        pass_fds=(listener.fileno(),),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    port = listener.getsockname()[1]
+    listener.close()  # the server has its own copy
+    try:
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

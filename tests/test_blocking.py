@@ -11,13 +11,12 @@ import asyncio
 import concurrent.futures
 import gc
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
 
-from support import SAFETY
+from support import SAFETY, eventually
 from taskvisor import blocking
 from taskvisor.blocking import (
     Exit,
@@ -33,15 +32,6 @@ from taskvisor.blocking import (
 from taskvisor.testing import live_processes, process_state
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def eventually(check: Callable[[], bool], what: str) -> None:
-    """Poll `check` until it holds (a safety bound, not a measure)."""
-    deadline = time.monotonic() + SAFETY
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.005)
 
 
 @pytest.fixture(autouse=True)
@@ -80,6 +70,19 @@ async def hold(started: threading.Event, release: threading.Event, log: list[str
         return "released"
     finally:
         log.append("finally")
+
+
+def first_returns_then_holds(
+    started: threading.Event, log: list[str]
+) -> Callable[[int], Coroutine[Any, Any, Any]]:
+    """For streams: item 0 returns at once, every other item holds until stopped."""
+
+    async def first_fast(x: int) -> Any:
+        if x == 0:
+            return 0
+        return await hold(started, threading.Event(), log)
+
+    return first_fast
 
 
 # -- Task -----------------------------------------------------------------------------------
@@ -442,10 +445,7 @@ def test_leaving_a_stream_stops_its_running_tasks() -> None:
     log: list[str] = []
     started = threading.Event()
 
-    async def first_fast(x: int) -> int:
-        if x == 0:
-            return 0
-        return await hold(started, threading.Event(), log)  # type: ignore[return-value]
+    first_fast = first_returns_then_holds(started, log)
 
     with Task.async_stream(range(3), first_fast, max_concurrency=3) as results:
         assert next(results) == Ok(0)
@@ -469,10 +469,7 @@ def test_a_stream_dropped_unclosed_is_closed_with_a_warning() -> None:
     log: list[str] = []
     started = threading.Event()
 
-    async def first_fast(x: int) -> int:
-        if x == 0:
-            return 0
-        return await hold(started, threading.Event(), log)  # type: ignore[return-value]
+    first_fast = first_returns_then_holds(started, log)
 
     results = Task.async_stream(range(2), first_fast, max_concurrency=2)
     assert next(results) == Ok(0)
@@ -575,10 +572,7 @@ def test_leaving_a_nolink_stream_after_the_consumer_died_stops_its_tasks() -> No
     started = threading.Event()
     flag = threading.Event()
 
-    async def first_fast(x: int) -> int:
-        if x == 0:
-            return 0
-        return await hold(started, threading.Event(), log)  # type: ignore[return-value]
+    first_fast = first_returns_then_holds(started, log)
 
     def consume(sup: TaskSupervisor) -> None:
         with sup.async_stream_nolink(range(2), first_fast, max_concurrency=2) as results:

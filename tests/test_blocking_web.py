@@ -30,14 +30,11 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import flask
@@ -47,7 +44,7 @@ import waitress
 from waitress import wasyncore
 
 import taskvisor
-from support import SAFETY, SAFETY_SLOW, reply
+from support import SAFETY, SAFETY_SLOW, eventually, reply, server_process
 from taskvisor import blocking
 from taskvisor.blocking import Pid, TaskExit
 from taskvisor.contrib.flask import init_app
@@ -57,15 +54,6 @@ from test_recipes import wait_for_lines, wait_until_serving
 CRASH = "crash after the response"
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def eventually(check: Callable[[], bool], what: str) -> None:
-    """Poll `check` until it holds (a safety bound, not a measure)."""
-    deadline = time.monotonic() + SAFETY
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.005)
 
 
 def dead(*pids: Pid) -> bool:
@@ -628,22 +616,9 @@ def fastapi_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPIRun
     tmp = tmp_path_factory.mktemp("fastapi_blocking")
     (tmp / "server.py").write_text(FASTAPI)
     jobs_log = tmp / "jobs.log"
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    env = {**os.environ, "JOBS_LOG": str(jobs_log), "LISTEN_FD": str(listener.fileno())}
-    proc = subprocess.Popen(
-        [sys.executable, str(tmp / "server.py")],
-        env=env,
-        pass_fds=(listener.fileno(),),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    port = listener.getsockname()[1]
-    listener.close()  # the server has its own copy
-    try:
+    with server_process(tmp / "server.py", {"JOBS_LOG": str(jobs_log)}) as (proc, url):
         responses: dict[str, httpx.Response] = {}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=SAFETY_SLOW) as client:
+        with httpx.Client(base_url=url, timeout=SAFETY_SLOW) as client:
             wait_until_serving(client, proc)
             responses["double"] = client.get("/double/21")
             responses["job a"] = client.post("/jobs/a")
@@ -654,10 +629,6 @@ def fastapi_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPIRun
         _, stderr = proc.communicate(timeout=SAFETY_SLOW)
         log = jobs_log.read_text().splitlines()
         yield FastAPIRun(responses, before, log, proc.returncode, stderr)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 def test_fastapi_def_endpoint_awaits_a_task_of_the_apps_supervisor(

@@ -19,7 +19,6 @@ import dataclasses
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from support import SAFETY_SLOW
+from support import SAFETY_SLOW, server_process
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "examples" / "recipes"
@@ -176,27 +175,10 @@ def server_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerRun]:
     tmp = tmp_path_factory.mktemp("fastapi")
     (tmp / "server.py").write_text(SERVER)
     jobs_log = tmp / "jobs.log"
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    env = {
-        **os.environ,
-        "RECIPES": str(RECIPES),
-        "JOBS_LOG": str(jobs_log),
-        "LISTEN_FD": str(listener.fileno()),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, str(tmp / "server.py")],
-        env=env,
-        pass_fds=(listener.fileno(),),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    port = listener.getsockname()[1]
-    listener.close()  # the server has its own copy
-    try:
+    env = {"RECIPES": str(RECIPES), "JOBS_LOG": str(jobs_log)}
+    with server_process(tmp / "server.py", env) as (proc, url):
         responses: dict[str, httpx.Response] = {}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=SAFETY_SLOW) as client:
+        with httpx.Client(base_url=url, timeout=SAFETY_SLOW) as client:
             wait_until_serving(client, proc)
             responses["async"] = client.post("/exports/a", params={"seconds": 3600})
             responses["def"] = client.post("/sync/exports/b", params={"seconds": 3600})
@@ -213,10 +195,6 @@ def server_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerRun]:
         yield ServerRun(
             responses, before, jobs_log.read_text().splitlines(), proc.returncode, stderr
         )
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 def started_line(job: str, response: httpx.Response) -> str:

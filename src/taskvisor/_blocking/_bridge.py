@@ -225,7 +225,7 @@ def _on_a_loop(name: str) -> RuntimeError:
 
 def _async_counterpart(name: str) -> str:
     """How the asyncio API spells the call `name` (``"Task.await_"``) in a coroutine."""
-    import taskvisor
+    import taskvisor  # the public names (the package is fully imported by now)
 
     kind, _, method = name.partition(".")
     if method in ("__enter__", "__exit__"):

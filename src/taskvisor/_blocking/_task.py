@@ -13,7 +13,7 @@ from typing import Any, Literal, Never, TypeVar, TypeVarTuple, Unpack, overload
 
 from .. import _task
 from .._executors import ExecutorArg, ThreadPool, executor_of, runner_for
-from .._runtime._api import is_exiting, is_running, loop_of
+from .._runtime._api import is_running, loop_of, state_of
 from .._runtime._pid import Pid
 from .._runtime._reply import complete, spawn_task, task_owner
 from .._runtime._threads import Outcome, await_owned, start_owned
@@ -307,8 +307,8 @@ class _Prepared:
 
 def _start_with_call(task: Task[Any], owner: Any, call: Any) -> None:
     start_owned(task, owner, True)
-    if is_exiting(task):  # its owner died first: the function must not run (or is dropped)
-        call.kill()
+    if state_of(task) in ("doomed", "dead"):  # its owner died first: the function must not
+        call.kill()  # run (dropped from the queue; abandoned if a thread took it already)
 
 
 def _complete(value: Any) -> Task[Any]:
