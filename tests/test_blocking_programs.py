@@ -92,7 +92,7 @@ def test_exit_wakes_a_waiting_non_daemon_thread(tmp_path: Path) -> None:
 
         threading.Thread(target=waiter).start()  # not a daemon: the interpreter joins it
         blocking.Task.start(long, "started")
-        while "thread waits" not in open(MARKS).read():
+        while not os.path.exists(MARKS) or "thread waits" not in open(MARKS).read():
             time.sleep(0.01)
         mark("main returns")
         """,
