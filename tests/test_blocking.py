@@ -626,3 +626,36 @@ def test_a_stream_pulls_no_more_input_than_the_asyncio_stream(concurrency: int, 
         for _ in range(taken):
             next(results)
     assert len(pulls) <= expected
+
+
+def test_a_function_the_asyncio_api_runs_in_a_thread_is_its_own_process_there() -> None:
+    def plain() -> tuple[blocking.Pid, list[blocking.Pid]]:
+        return Process.self(), Process.callers()
+
+    async def main() -> tuple[Any, Any, Any]:
+        from taskvisor import Process as AsyncProcess
+        from taskvisor import Task as AsyncTask
+
+        t = AsyncTask.async_(plain)
+        me, callers = await AsyncTask.await_(t, SAFETY)
+        return t.pid, me, (callers, [AsyncProcess.self()])
+
+    pid, me, (callers, expected) = asyncio.run(main())
+    assert me == pid
+    assert callers == expected
+
+
+def test_a_stream_timeout_with_on_timeout_exit_raises_from_next() -> None:
+    release = threading.Event()
+
+    async def slow(x: int) -> int:
+        if x == 1:
+            await asyncio.to_thread(release.wait, SAFETY)
+        return x
+
+    try:
+        with pytest.raises(TaskTimeout), Task.async_stream([0, 1, 2], slow, timeout=0.05) as s:
+            for _ in s:
+                pass
+    finally:
+        release.set()

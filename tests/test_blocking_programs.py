@@ -142,3 +142,25 @@ def test_after_fork_the_child_starts_afresh(tmp_path: Path) -> None:
         "parent done",
     ]
     assert got[4:] == ["finally parent's"]
+
+
+def test_run_application_with_a_sync_main(tmp_path: Path) -> None:
+    argv, path = program(
+        tmp_path,
+        """
+        import taskvisor
+
+        def main():
+            # a plain main runs in a pool thread: blocking calls there act as its process
+            me = blocking.Process.self()
+            with blocking.TaskSupervisor(name="Jobs") as sup:
+                value = blocking.Task.await_(sup.async_(asyncio.sleep, 0, 21))
+            mark(f"main {value * 2} {me == blocking.Process.self()}")
+
+        code = taskvisor.run_application([], main)
+        mark(f"exit {code}")
+        """,
+    )
+    done = subprocess.run(argv, capture_output=True, timeout=SAFETY_SLOW)
+    assert done.returncode == 0, done.stderr.decode()
+    assert marks(path) == ["main 42 True", "exit 0"]
