@@ -659,3 +659,112 @@ def test_a_stream_timeout_with_on_timeout_exit_raises_from_next() -> None:
                 pass
     finally:
         release.set()
+
+
+# -- a plain function's reply, handed over by its pool thread ----------------------------------
+
+
+def test_a_plain_functions_reply_is_taken_once() -> None:
+    release = threading.Event()
+
+    def wait_then(value: int) -> int:
+        release.wait(SAFETY)
+        return value
+
+    for _ in range(20):  # the reply comes before and after the owner waits
+        t = Task.async_(wait_then, 7)
+        release.set()
+        assert Task.await_(t) == 7
+        with pytest.raises(TaskTimeout):
+            Task.await_(t)  # already awaited, at once: the loop was told first
+        release.clear()
+
+
+def test_a_plain_functions_reply_collected_otherwise_goes_through_the_loop() -> None:
+    done = threading.Event()
+
+    def returns(value: int) -> int:
+        done.set()
+        return value
+
+    t = Task.async_(returns, 1)
+    assert done.wait(SAFETY)
+    assert Task.yield_(t, SAFETY) == Ok(1)
+    with pytest.raises(TaskTimeout):
+        Task.await_(t)
+    done.clear()
+    t = Task.async_(returns, 2)
+    assert done.wait(SAFETY)
+    assert Task.shutdown(t) == Ok(2)  # a reply that arrived first wins
+
+
+def test_a_plain_function_that_raises_exits_the_awaiting_thread() -> None:
+    def fails() -> None:
+        raise LookupError("plain crash")
+
+    with pytest.raises(TaskExit) as caught:
+        Task.await_(Task.async_(fails))
+    assert isinstance(caught.value.reason, LookupError)
+
+
+def test_a_timeout_before_a_plain_function_returns_drops_its_reply() -> None:
+    release = threading.Event()
+
+    def wait_then(value: int) -> int:
+        release.wait(SAFETY)
+        return value
+
+    t = Task.async_(wait_then, 3)
+    with pytest.raises(TaskTimeout):
+        Task.await_(t, 0.01)
+    release.set()
+    eventually(lambda: live_processes() == 0, "the task ended")
+    with pytest.raises(TaskTimeout):
+        Task.await_(t)
+
+
+def test_a_linked_crash_wins_over_a_plain_functions_later_reply() -> None:
+    flag, release = threading.Event(), threading.Event()
+
+    def wait_then(value: int) -> int:
+        release.wait(SAFETY)
+        return value
+
+    t = Task.async_(wait_then, 4)
+    Task.start_link(crash_when, flag)
+    flag.set()
+    try:
+        with pytest.raises(TaskExit) as caught:
+            Task.await_(t, None)
+        assert str(caught.value.reason) == "linked crash"
+    finally:
+        release.set()
+
+
+def test_the_late_end_of_a_dead_process_on_another_loop_spares_the_threads_new_one() -> None:
+    """A thread with records on two loops dies of a crash; the record on the other loop dies
+    of it a little later: that must not reach the thread's new process."""
+    up, done = threading.Event(), threading.Event()
+
+    async def app() -> None:
+        from taskvisor import TaskSupervisor as AsyncTaskSupervisor
+
+        async with AsyncTaskSupervisor(name="app-jobs-3"):
+            up.set()
+            while not done.is_set():
+                await asyncio.sleep(0.001)
+
+    server = threading.Thread(target=lambda: asyncio.run(app()), name="app-loop-3")
+    server.start()
+    try:
+        assert up.wait(SAFETY)
+        for _ in range(20):
+            assert Task.await_(TaskSupervisor.async_("app-jobs-3", double, 1)) == 2
+            with pytest.raises(TaskExit):
+                Task.await_(Task.async_(crash, "first"))
+            assert Task.await_(Task.async_(double, 2)) == 4  # a new process
+            Process.self()  # ... that nothing from the old one reaches
+            assert Task.await_(TaskSupervisor.async_("app-jobs-3", double, 3)) == 6
+    finally:
+        done.set()
+        server.join(SAFETY)

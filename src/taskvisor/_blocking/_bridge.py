@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._executors._thread import call_origin
-from .._runtime._api import is_running, process_of, state_of
+from .._runtime._api import is_running, process_of, reason_of, state_of
 from .._runtime._proc import Proc
 from .._runtime._threads import (
     Outcome,
@@ -115,7 +115,8 @@ def caller(loop: Loop, name: str, args: tuple[Any, ...]) -> Any:
     proc = thread_record(loop)
     if not is_running(proc):
         told = exit_for(proc, (name, args))
-        _records.by_loop[loop] = proc = new_thread_process(loop, _records.by_loop)
+        _new_family(reason_of(proc))  # the thread's process is over, on every loop
+        proc = thread_record(loop)
         if told is not None:
             raise told
     return proc
@@ -167,8 +168,7 @@ def interrupted(loop: Loop, proc: Any, exc: BaseException) -> None:
     """The thread's wait was interrupted (Ctrl-C): its process exits with that exception,
     which stops what it is linked to; the thread's next call gets a new process."""
     if _records.by_loop.get(loop) is proc:
-        del _records.by_loop[loop]
-    _post(loop, end_thread_process, proc, exc)
+        _new_family(exc)
 
 
 def origin_process(origin: object) -> Proc | None:
@@ -201,8 +201,15 @@ def _begin(
 
 def end_scope(reason: Any) -> None:
     """End the calling thread's processes (a `blocking.process()` scope closes)."""
+    _new_family(reason)
+
+
+def _new_family(reason: Any) -> None:
+    """The calling thread's process has ended (with `reason`): its records on every loop
+    end with it, and its next calls make a new family of records, which the old one's late
+    deaths never reach."""
     ended = _records.by_loop
-    _records.by_loop = _records.ending.by_loop = {}  # a new family: the ended one keeps its own
+    _records.by_loop = _records.ending.by_loop = {}
     for loop, proc in list(ended.items()):
         _post(loop, end_thread_process, proc, reason)
 

@@ -8,6 +8,9 @@ can be passed anywhere a `taskvisor.Task` goes.
 
 from __future__ import annotations
 
+import contextlib
+import enum
+import threading
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from typing import Any, Literal, Never, TypeVar, TypeVarTuple, Unpack, overload
 
@@ -16,7 +19,13 @@ from .._executors import ExecutorArg, ThreadPool, executor_of, runner_for
 from .._runtime._api import is_running, loop_of, state_of
 from .._runtime._pid import Pid
 from .._runtime._reply import complete, spawn_task, task_owner
-from .._runtime._threads import Outcome, await_owned, start_owned
+from .._runtime._threads import (
+    Outcome,
+    await_owned,
+    closed_by_owner,
+    may_reply_early,
+    start_owned,
+)
 from .._stream_options import StreamOptions
 from .._types import Exit, Ok, ShutdownTimeout, Timeout
 from .._validate import check_timeout, keywords_for_fn
@@ -51,7 +60,9 @@ class Task(_AsyncTask[T]):
     thread's process: a task started by a thread is linked to and owned by that thread.
     """
 
-    __slots__ = ()
+    __slots__ = ("_prepared",)
+
+    _prepared: _Prepared  # set for a plain function this thread submitted to a thread pool
 
     # -- starting -------------------------------------------------------------------------
 
@@ -108,8 +119,11 @@ class Task(_AsyncTask[T]):
                     return task
                 # a thread pool's function: submitted from here, not by the loop
                 call = pool.prepare(fn, args, loop)
-                task = spawn_task(Task, proc, fn, args, _Prepared(pool, call), None)
-                call.origin = task
+                prepared = _Prepared(pool, call, proc, loop)
+                task = spawn_task(Task, proc, fn, args, prepared, None)
+                task._prepared = prepared
+                prepared.task = call.origin = task
+                call.early = prepared.offer
                 post(loop, _start_with_call, task, proc, call)
                 pool.submit(call)  # after the start is posted: its blocking calls come after
                 return task
@@ -187,6 +201,12 @@ class Task(_AsyncTask[T]):
             proc = caller(loop, *call)
             if task_owner(task) is proc:  # the hot path: one crossing, no task of its own
                 outcome = Outcome()
+                prepared = getattr(task, "_prepared", None)
+                if prepared is not None and timeout != 0:
+                    taken, kept = prepared.take(outcome)
+                    if taken:  # its pool thread kept the reply: no crossing to wait for
+                        post(loop, closed_by_owner, task, None)
+                        return kept  # type: ignore[no-any-return]
                 post(loop, await_owned, proc, task, timeout, outcome, call)
                 value: R = wait(loop, proc, outcome)
                 return value
@@ -198,7 +218,7 @@ class Task(_AsyncTask[T]):
 
         Raises and cancellation as `taskvisor.Task.await_many` and `await_`.
         """
-        tasks = _in_this_thread(tasks)
+        tasks = _early_off(_in_this_thread(tasks))
         return run(loop_of_tasks(tasks), "Task.await_many", _task.Task.await_many, tasks, timeout)  # type: ignore[no-any-return]
 
     @staticmethod
@@ -207,6 +227,7 @@ class Task(_AsyncTask[T]):
 
         Raises and cancellation as `taskvisor.Task.yield_`.
         """
+        _early_off((task,))
         return run(loop_of_tasks((task,)), "Task.yield_", _task.Task.yield_, task, timeout)  # type: ignore[no-any-return]
 
     @staticmethod
@@ -222,7 +243,7 @@ class Task(_AsyncTask[T]):
         Returns ``[(task, Ok | Exit | None)]`` in input order. Raises and cancellation as
         `taskvisor.Task.yield_many`.
         """
-        tasks = _in_this_thread(tasks)
+        tasks = _early_off(_in_this_thread(tasks))
         return run(  # type: ignore[no-any-return]
             loop_of_tasks(tasks),
             "Task.yield_many",
@@ -239,6 +260,7 @@ class Task(_AsyncTask[T]):
 
         Blocks only for the crossing to the task's loop. Raises as `taskvisor.Task.ignore`.
         """
+        _early_off((task,))
         return run(loop_of_tasks((task,)), "Task.ignore", _task.Task.ignore, task)  # type: ignore[no-any-return]
 
     @staticmethod
@@ -247,6 +269,7 @@ class Task(_AsyncTask[T]):
 
         Raises and cancellation as `taskvisor.Task.shutdown`.
         """
+        _early_off((task,))
         return run(loop_of_tasks((task,)), "Task.shutdown", _task.Task.shutdown, task, timeout)  # type: ignore[no-any-return]
 
     @overload  # type: ignore[override]
@@ -291,18 +314,83 @@ class Task(_AsyncTask[T]):
         return BlockingStream(stream, source, home_loop(), "Task.async_stream")
 
 
+class _Early(enum.Enum):
+    """The short way back of a pool function's reply (see `_Prepared`).
+
+    OPEN -> READY       the function returned before the owner waited: the reply is kept
+    OPEN -> WAITING     the owner waits in `await_` (its outcome is kept)
+    READY | WAITING -> OFF   handed over (or the loop decided)
+    OPEN | READY -> OFF      the owner collects it another way (`yield_`, `shutdown`, ...)
+    """
+
+    OPEN = "open"
+    READY = "ready"
+    WAITING = "waiting"
+    OFF = "off"
+
+
 class _Prepared:
-    """The runner of a task whose call the caller's thread submitted to a thread pool: the
-    process awaits that call instead of starting one."""
+    """The runner of a task whose call the caller's thread submitted to a thread pool (the
+    process awaits that call instead of starting one), and its reply's short way back: the
+    pool thread offers the function's return value to the owner's thread, which takes it in
+    `Task.await_` without waiting for the loop; the task's exit bookkeeping follows there.
+    A crossing less for the most common blocking call, a plain function awaited."""
 
-    __slots__ = ("call", "pool")
+    __slots__ = ("call", "kept", "lock", "loop", "owner", "pool", "state", "task")
 
-    def __init__(self, pool: ThreadPool, call: Any) -> None:
+    def __init__(self, pool: ThreadPool, call: Any, owner: Any, loop: Loop) -> None:
         self.pool = pool
         self.call = call
+        self.owner = owner
+        self.loop = loop
+        self.task: Task[Any] | None = None
+        self.lock = threading.Lock()
+        self.state = _Early.OPEN
+        self.kept: Any = None  # READY: the reply; WAITING: the owner's Outcome
 
     def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Coroutine[Any, Any, Any]:
         return self.pool.finish(self.call)
+
+    def offer(self, ok: bool, value: Any) -> None:
+        """In the pool thread, when the function is done (the call's `early` hook)."""
+        task = self.task
+        with self.lock:
+            state, kept = self.state, self.kept
+            early = task is not None and may_reply_early(task, self.owner, ok, value)
+            if state is _Early.OPEN and early:
+                self.state, self.kept = _Early.READY, value
+                return
+            self.state, self.kept = _Early.OFF, None
+        if state is _Early.WAITING and early and kept.claim():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody left to tell
+                post(self.loop, closed_by_owner, task, kept)  # before the owner's next call
+            kept.fill(value)
+
+    def take(self, outcome: Outcome) -> tuple[bool, Any]:
+        """In the owner's thread, in `await_`: ``(True, reply)`` if the reply is here, else
+        ``(False, None)``, and the pool thread will hand it to `outcome` if it can."""
+        with self.lock:
+            if self.state is _Early.READY:
+                value, self.state, self.kept = self.kept, _Early.OFF, None
+                return True, value
+            if self.state is _Early.OPEN:
+                self.state, self.kept = _Early.WAITING, outcome
+            return False, None
+
+    def off(self) -> None:
+        """The owner collects the task another way: its reply goes through the loop."""
+        with self.lock:
+            self.state, self.kept = _Early.OFF, None
+
+
+def _early_off(tasks: Any) -> Any:
+    """`tasks` (a list or tuple, else left alone) are collected another way than `await_`:
+    their replies go through the loop. Returns `tasks`."""
+    for task in tasks if isinstance(tasks, list | tuple) else ():
+        prepared = getattr(task, "_prepared", None)
+        if prepared is not None:
+            prepared.off()
+    return tasks
 
 
 def _start_with_call(task: Task[Any], owner: Any, call: Any) -> None:

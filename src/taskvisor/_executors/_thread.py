@@ -74,6 +74,7 @@ class _ThreadCall:
         "_inner",
         "_pool",
         "_task",
+        "early",
         "future",
         "loop",
         "origin",
@@ -97,6 +98,9 @@ class _ThreadCall:
         # from another thread for `loop` (the blocking API), an opaque `origin` set there
         self._task = None if loop is not None else asyncio.current_task()
         self.origin: object = None
+        # called in the worker thread with (ok, value) as soon as the function is done,
+        # before the outcome goes to the loop (the blocking API's waiting caller)
+        self.early: Callable[[bool, Any], None] | None = None
         self.loop = asyncio.get_running_loop() if loop is None else loop
         self.future: asyncio.Future[Any] = self.loop.create_future()
         self.started: asyncio.Future[None] | None = None  # set when it has to wait in the queue
@@ -249,6 +253,9 @@ class _Workers:
             if call.started is not None:
                 _deliver(call.loop, call.begin)
             ok, value = call.run()
+            early = call.early
+            if early is not None:
+                early(ok, value)
             with lock:
                 abandoned = call.state is ABANDONED
                 if not abandoned:
@@ -258,7 +265,7 @@ class _Workers:
             if abandoned:
                 return  # another thread took this one's place: leave, dropping the outcome
             _deliver(call.loop, call.settle, ok, value)
-            del call, value  # don't keep the last call's arguments or result alive
+            del call, value, early  # don't keep the last call's arguments or result alive
 
 
 class _InnerLoop:

@@ -35,8 +35,8 @@ from .._types import ExitReason
 from ._adopt import Adopted, live_caller
 from ._executing import Call
 from ._pid import by_pid
-from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, Proc, _after_step, live
-from ._reply import Monitored
+from ._proc import DEAD, DOOMED, KILL_GRACE, RUNNING, SPAWNED, Proc, _after_step, live
+from ._reply import CLOSED, Monitored
 from ._supervising import Supervising
 from ._waiting import take_awaited, wait_one, waiting_for
 
@@ -45,9 +45,11 @@ __all__ = [
     "ThreadProc",
     "await_owned",
     "begin_call",
+    "closed_by_owner",
     "end_thread_process",
     "exit_for",
     "forget_everything",
+    "may_reply_early",
     "new_thread_process",
     "pending_exit",
     "start_owned",
@@ -163,15 +165,38 @@ def pending_exit(proc: Proc, call: tuple[str, tuple[Any, ...]]) -> TaskExit | No
 
 
 class Outcome:
-    """One blocking call in flight: the thread waits on `done`; the loop fills it in."""
+    """One blocking call in flight: the thread waits on `done`; one side fills it in.
 
-    __slots__ = ("done", "error", "value")
+    Usually the loop; for a thread's `Task.await_` of a function it submitted to a thread
+    pool, the pool thread may hand over the reply first (`reply_early`). Whoever claims it
+    first fills it in; the other side only tidies up.
+    """
+
+    __slots__ = ("_claimed", "done", "error", "value")
 
     def __init__(self) -> None:
         self.done = threading.Lock()
         self.done.acquire()
+        self._claimed = threading.Lock()
         self.value: Any = None
         self.error: BaseException | None = None
+
+    def claim(self) -> bool:
+        """True for the first caller only: it is to `fill` the outcome."""
+        return self._claimed.acquire(blocking=False)
+
+    def fill(self, value: Any = None, error: BaseException | None = None) -> None:
+        """Set the outcome and release the waiting thread (after a successful `claim`)."""
+        self.value = value
+        self.error = error
+        self.done.release()
+
+    def give(self, value: Any = None, error: BaseException | None = None) -> bool:
+        """`claim`, then `fill`; False if the other side came first."""
+        if not self.claim():
+            return False
+        self.fill(value, error)
+        return True
 
 
 def begin_call(
@@ -205,17 +230,18 @@ async def _run_call(
     call: tuple[str, tuple[Any, ...]],
 ) -> None:
     lent = _lent.get(proc)
+    value: Any = None
+    error: BaseException | None = None
     try:
         if proc._state is DEAD:
             raise TaskExit(proc._reason, call)
         value = fn(*args)
         if hasattr(value, "__await__"):
             value = await value
-        outcome.value = value
     except asyncio.CancelledError:  # ours only: the blocking loop is being torn down
-        outcome.error = TaskExit("shutdown", call)
+        error = TaskExit("shutdown", call)
     except BaseException as exc:
-        outcome.error = exc
+        error = exc
     finally:
         if lent is not None:
             _give_back(proc, lent)
@@ -224,10 +250,10 @@ async def _run_call(
             proc._aio = None
             proc._cancels = 0
             if proc._state is DOOMED:  # the call was interrupted: the process is dead now
-                if isinstance(outcome.error, TaskExit):
+                if isinstance(error, TaskExit):
                     proc._told = True  # type: ignore[attr-defined]
                 proc._finish(proc._reason)
-        outcome.done.release()
+        outcome.give(value, error)
 
 
 # -- lending a running process to a call from its own thread ---------------------------------
@@ -362,24 +388,26 @@ class _ThreadWait:
             return  # a signal came first: it wins, as a cancel does in a process's wait
         if task is not None and _kills_through_link(task, self.proc):
             return  # its exit signal comes next (`interrupt`): it wins, as in the asyncio API
-        self.proc._waiting = None
-        if self.timer is not None:
-            self.timer.cancel()
-        if self.task._waiter is self:
-            self.task._waiter = None
+        self.stop()
         _settle(self.outcome, take_awaited, self.task, self.call)
 
     def interrupt(self) -> None:
-        """The thread's process got an exit signal: the wait raises its TaskExit."""
-        self.proc._waiting = None
+        """The thread's process got an exit signal: the wait raises its TaskExit (unless the
+        reply was handed over first: the thread is then told at its next call)."""
+        self.stop()
+        if self.outcome.claim():
+            self.proc._told = True
+            self.outcome.fill(error=self.proc._exit_signal(self.call))
+        self.proc._finish(self.proc._reason)
+
+    def stop(self) -> None:
+        """Stop waiting: no timer, no waiter left behind."""
+        if self.proc._waiting is self:
+            self.proc._waiting = None
         if self.timer is not None:
             self.timer.cancel()
         if self.task._waiter is self:
             self.task._waiter = None
-        self.outcome.error = self.proc._exit_signal(self.call)
-        self.proc._told = True
-        self.proc._finish(self.proc._reason)
-        self.outcome.done.release()
 
 
 def _kills_through_link(task: Monitored, proc: ThreadProc) -> bool:
@@ -429,7 +457,32 @@ async def _await_in_a_call(task: Monitored, timeout: float | None, call: tuple[s
 
 def _settle(outcome: Outcome, fn: Callable[..., Any], *args: Any) -> None:
     try:
-        outcome.value = fn(*args)
+        value = fn(*args)
     except BaseException as exc:
-        outcome.error = exc
-    outcome.done.release()
+        outcome.give(error=exc)
+    else:
+        outcome.give(value)
+
+
+def may_reply_early(task: Monitored, owner: ThreadProc, ok: bool, value: Any) -> bool:
+    """In a pool thread, as soon as the function of `task` returned: whether its reply may go
+    straight to the owner's thread, without waiting for the loop (the task's exit
+    bookkeeping, its end and its links, follows there). Only a plain return, with no exit
+    signal to the task or its owner yet: a crash, a coroutine handed back, a signal on
+    either side, and the loop decides, as always."""
+    if not ok or hasattr(value, "__await__"):
+        return False
+    # SPAWNED too: the caller's thread submitted the function, which may return before the
+    # loop has taken the task's first step; no signal has reached it (it would be DOOMED)
+    return (task._state is RUNNING or task._state is SPAWNED) and owner._state is RUNNING
+
+
+def closed_by_owner(task: Monitored, outcome: Outcome | None) -> None:
+    """On the loop: the owner took the task's reply already (`may_reply_early`): stop the
+    wait of that `outcome`, if any, and drop the reply when it arrives, as after any
+    `await_`."""
+    waiter = task._waiter
+    if outcome is not None and isinstance(waiter, _ThreadWait) and waiter.outcome is outcome:
+        waiter.stop()
+    task._reply = CLOSED
+    task._value = None
