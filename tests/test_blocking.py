@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import gc
 import threading
 from collections.abc import Callable, Coroutine, Iterator
@@ -83,6 +84,30 @@ def first_returns_then_holds(
         return await hold(started, threading.Event(), log)
 
     return first_fast
+
+
+@contextlib.contextmanager
+def app_loop(name: str) -> Iterator[None]:
+    """An asyncio application in a thread of its own (thread ``"<name>-loop"``) whose loop
+    runs an asyncio-API `TaskSupervisor` registered as `name`, for the block's duration."""
+    up, done = threading.Event(), threading.Event()
+
+    async def app() -> None:
+        from taskvisor import TaskSupervisor as AsyncTaskSupervisor
+
+        async with AsyncTaskSupervisor(name=name):
+            up.set()
+            while not done.is_set():
+                await asyncio.sleep(0.001)
+
+    server = threading.Thread(target=lambda: asyncio.run(app()), name=f"{name}-loop")
+    server.start()
+    try:
+        assert up.wait(SAFETY)
+        yield
+    finally:
+        done.set()
+        server.join(SAFETY)
 
 
 # -- Task -----------------------------------------------------------------------------------
@@ -377,30 +402,14 @@ def test_supervisor_tree_in_a_with_block() -> None:
 
 def test_a_supervisor_on_another_loop_is_used_on_its_own_loop() -> None:
     """A FastAPI ``def`` endpoint's case: the supervisor lives on the app's loop."""
-    up, done = threading.Event(), threading.Event()
-    answers: list[Any] = []
-
-    async def app() -> None:
-        from taskvisor import TaskSupervisor as AsyncTaskSupervisor
-
-        async with AsyncTaskSupervisor(name="app-jobs"):
-            up.set()
-            while not done.is_set():
-                await asyncio.sleep(0.001)
 
     async def where() -> str:
         return threading.current_thread().name
 
-    server = threading.Thread(target=lambda: asyncio.run(app()), name="app-loop")
-    server.start()
-    try:
-        assert up.wait(SAFETY)
-        answers.append(Task.await_(TaskSupervisor.async_("app-jobs", where)))
-        answers.append(len(TaskSupervisor.children("app-jobs")))
-    finally:
-        done.set()
-        server.join(SAFETY)
-    assert answers == ["app-loop", 0]
+    with app_loop("app-jobs"):
+        ran_on = Task.await_(TaskSupervisor.async_("app-jobs", where))
+        assert len(TaskSupervisor.children("app-jobs")) == 0
+    assert ran_on == "app-jobs-loop"
 
 
 # -- streams --------------------------------------------------------------------------------
@@ -498,21 +507,8 @@ def test_an_input_that_raises_stops_the_stream_and_raises_in_the_thread() -> Non
 
 def test_a_thread_is_one_process_across_loops() -> None:
     """A crash linked to the thread on one loop ends its process on the other loop too."""
-    up, done = threading.Event(), threading.Event()
     flag = threading.Event()
-
-    async def app() -> None:
-        from taskvisor import TaskSupervisor as AsyncTaskSupervisor
-
-        async with AsyncTaskSupervisor(name="app-jobs-2"):
-            up.set()
-            while not done.is_set():
-                await asyncio.sleep(0.001)
-
-    server = threading.Thread(target=lambda: asyncio.run(app()), name="app-loop-2")
-    server.start()
-    try:
-        assert up.wait(SAFETY)
+    with app_loop("app-jobs-2"):
         started, log = threading.Event(), []
         on_app = TaskSupervisor.async_("app-jobs-2", hold, started, threading.Event(), log)
         assert started.wait(SAFETY)
@@ -521,9 +517,6 @@ def test_a_thread_is_one_process_across_loops() -> None:
         with pytest.raises(TaskExit):
             Task.await_(on_app, None)  # the thread's process on the app's loop died too
         eventually(lambda: log == ["finally"], "its task on the app's loop was stopped")
-    finally:
-        done.set()
-        server.join(SAFETY)
 
 
 def test_a_plain_function_started_from_a_thread_acts_as_its_own_task() -> None:
@@ -744,20 +737,7 @@ def test_a_linked_crash_wins_over_a_plain_functions_later_reply() -> None:
 def test_the_late_end_of_a_dead_process_on_another_loop_spares_the_threads_new_one() -> None:
     """A thread with records on two loops dies of a crash; the record on the other loop dies
     of it a little later: that must not reach the thread's new process."""
-    up, done = threading.Event(), threading.Event()
-
-    async def app() -> None:
-        from taskvisor import TaskSupervisor as AsyncTaskSupervisor
-
-        async with AsyncTaskSupervisor(name="app-jobs-3"):
-            up.set()
-            while not done.is_set():
-                await asyncio.sleep(0.001)
-
-    server = threading.Thread(target=lambda: asyncio.run(app()), name="app-loop-3")
-    server.start()
-    try:
-        assert up.wait(SAFETY)
+    with app_loop("app-jobs-3"):
         for _ in range(20):
             assert Task.await_(TaskSupervisor.async_("app-jobs-3", double, 1)) == 2
             with pytest.raises(TaskExit):
@@ -765,6 +745,3 @@ def test_the_late_end_of_a_dead_process_on_another_loop_spares_the_threads_new_o
             assert Task.await_(Task.async_(double, 2)) == 4  # a new process
             Process.self()  # ... that nothing from the old one reaches
             assert Task.await_(TaskSupervisor.async_("app-jobs-3", double, 3)) == 6
-    finally:
-        done.set()
-        server.join(SAFETY)
