@@ -422,7 +422,12 @@ class Proc:
     # -- introspection --------------------------------------------------------------------
 
     def _get_pid(self) -> Pid:
-        return _pid.pid_of(self._pid or _pid.draw(self, self._state is not DEAD))
+        number = self._pid
+        if not number:
+            number = _pid.draw(self, self._state is not DEAD)
+            if self._state is DEAD:  # it died while a thread drew its pid (`task.pid`)
+                _pid.by_pid.pop(number, None)
+        return _pid.pid_of(number)
 
     def _callers(self) -> list[Proc]:
         chain = []
