@@ -142,17 +142,11 @@ class Proc:
         self._sender = None
         self._state = SPAWNED
         self._watchers = None
-        if loop is not None:
-            self._start_on(loop)
-
-    def _start_on(self, loop: asyncio.AbstractEventLoop, eager: bool = False) -> None:
-        """Give the record its asyncio task on `loop` (on that loop's thread); `eager`
-        (3.12+) runs its first step at once, inside this call."""
+        if loop is None:
+            return
         coro = self._main()
-        if eager:
-            aio: asyncio.Task[None] = asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg]
-        elif loop.get_task_factory() is None:
-            aio = asyncio.Task(coro, loop=loop)
+        if loop.get_task_factory() is None:
+            aio: asyncio.Task[None] = asyncio.Task(coro, loop=loop)
         else:
             aio = loop.create_task(coro)  # may run eagerly: _main registers itself then
         if self._aio is None:
@@ -173,7 +167,10 @@ class Proc:
         except BaseException:
             self._raised()
         else:
-            self._returned(value)
+            if self._state is DOOMED:  # the function swallowed our cancel and returned
+                self._finish(self._reason)
+            else:
+                self._finish("normal", replied=True, value=value)
 
     def _begin_odd(self) -> bool:
         """The first step when it is not the plain one; True if the function is to run."""
@@ -188,12 +185,6 @@ class Proc:
         if self._state is not SPAWNED:
             raise _bad_transition(self, RUNNING)
         return True
-
-    def _returned(self, value: Any) -> None:
-        if self._state is DOOMED:  # the function swallowed our cancel and returned
-            self._finish(self._reason)
-        else:
-            self._finish("normal", replied=True, value=value)
 
     def _raised(self) -> None:
         """Finish after the function raised, and re-raise what must propagate.

@@ -191,12 +191,10 @@ class Outcome:
         self.error = error
         self.done.release()
 
-    def give(self, value: Any = None, error: BaseException | None = None) -> bool:
-        """`claim`, then `fill`; False if the other side came first."""
-        if not self.claim():
-            return False
-        self.fill(value, error)
-        return True
+    def give(self, value: Any = None, error: BaseException | None = None) -> None:
+        """`claim`, then `fill`; nothing if the other side came first."""
+        if self.claim():
+            self.fill(value, error)
 
 
 def begin_call(
@@ -362,8 +360,17 @@ def start_owned(task: Monitored, owner: Proc, link: bool) -> None:
             if owner._state is DOOMED:
                 task._seal(owner._reason, owner)
     # 3.12+: its first step runs now, in this drain (a function that needs no await has
-    # replied by the time the owner's wait, posted next, looks): one loop turn less
-    task._start_on(loop, eager=EAGER)
+    # replied by the time the owner's wait, posted next, looks): one loop turn less. As
+    # `Proc._setup` starts a process (kept inline there: the spawn hot path).
+    coro = task._main()
+    if EAGER:
+        aio: asyncio.Task[None] = asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg]
+    else:
+        aio = asyncio.Task(coro, loop=loop)
+    if task._aio is None:  # else its eager first step registered it
+        task._aio = aio
+        if task._state is not DEAD:
+            live[aio] = task
 
 
 class _ThreadWait:
