@@ -34,6 +34,7 @@ _thread: threading.Thread | None = None
 _registered = False
 _torn_down = False
 _fork_hooks: list[Callable[[], None]] = []
+_from_parent: list[object] = []  # in a forked child: the parent's objects, kept (see below)
 
 
 def blocking_loop() -> asyncio.AbstractEventLoop:
@@ -161,10 +162,12 @@ def _after_fork_in_child() -> None:
     if _loop is not None:
         _forked_away.add(_loop)
     _forked_away.update(_inboxes)
+    # Kept, never collected here: the parent's loop and processes would close their
+    # coroutines on collection, and run the parent's `finally` blocks in the child.
+    _from_parent.append((_loop, dict(_inboxes), forget_everything()))
     _loop = _thread = None
     _torn_down = False
     _inboxes.clear()
-    forget_everything()
     for hook in _fork_hooks:
         hook()
 

@@ -334,13 +334,18 @@ def _death_of(proc: Proc) -> asyncio.Future[None]:
     return died
 
 
-def forget_everything() -> None:
-    """After a fork, in the child: no process of the parent exists here."""
+def forget_everything() -> list[object]:
+    """After a fork, in the child: no process of the parent exists here. Returns what the
+    tables held, for the caller to keep: collected, the parent's coroutines would be closed
+    in the child, and their ``finally`` blocks would run here."""
+    held: list[object] = [dict(live), dict(by_pid), dict(_after_step), set(_thread_procs)]
+    held.append(dict(_lent))
     live.clear()
     by_pid.clear()
     _after_step.clear()
     _thread_procs.clear()
     _lent.clear()
+    return held
 
 
 # -- the hot pair, without a call's task: start a task, and await one ---------------------------
