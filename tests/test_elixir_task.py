@@ -54,6 +54,7 @@ from taskvisor import (
     TaskExit,
     TaskTimeout,
 )
+from taskvisor.testing import LOCAL_NODE
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -353,6 +354,17 @@ class TestIgnore:
         """test "can ignore completed tasks" """
         assert Task.ignore(Task.completed("done")) == Ok("done")
 
+    async def test_exits_on_noconnection(self) -> None:
+        """test "exits on :noconnection" (the DOWN of a task that exited "noconnection"; the
+        node is this one, Elixir's ``node()``: a lost remote node is in tests/ray/)"""
+        Process.flag("trap_exit", True)
+        task = await dead_task("noconnection")
+        with pytest.raises(TaskExit) as info:
+            Task.ignore(task)
+        assert info.value.reason == ("nodedown", LOCAL_NODE)
+        assert info.value.call == ("Task.ignore", (task,))
+        assert await Process.receive_exit(timeout=0) == (task.pid, "noconnection")
+
 
 # -- await/2 ------------------------------------------------------------------------------
 
@@ -446,6 +458,17 @@ class TestAwait:
         assert info.value.reason == "unknown"
         assert info.value.call == ("Task.await_", (task, 5.0))
 
+    async def test_exits_on_noconnection(self) -> None:
+        """test "exits on :noconnection" (the DOWN of a task that exited "noconnection"; the
+        node is this one, Elixir's ``node()``: a lost remote node is in tests/ray/)"""
+        Process.flag("trap_exit", True)
+        task = await dead_task("noconnection")
+        with pytest.raises(TaskExit) as info:
+            await Task.await_(task)
+        assert info.value.reason == ("nodedown", LOCAL_NODE)
+        assert info.value.call == ("Task.await_", (task, 5.0))
+        assert await Process.receive_exit(timeout=0) == (task.pid, "noconnection")
+
     async def test_raises_when_invoked_from_a_non_owner_process(self) -> None:
         """test "raises when invoked from a non-owner process" """
         task = await create_task_in_other_process()
@@ -516,6 +539,17 @@ class TestAwaitMany:
         assert Process.alive(tasks[0].pid)
         assert await Task.shutdown(tasks[0]) is None
 
+    async def test_exits_immediately_on_noconnection(self) -> None:
+        """test "exits immediately on :noconnection" """
+        Process.flag("trap_exit", True)
+        tasks = [Task.async_(forever), Task.async_(exit_with, "noconnection")]
+        with pytest.raises(TaskExit) as info:
+            await Task.await_many(tasks)  # at once: a timeout would be a TaskTimeout
+        assert info.value.reason == ("nodedown", LOCAL_NODE)
+        assert info.value.call == ("Task.await_many", (tasks, 5.0))
+        assert Process.alive(tasks[0].pid)
+        Process.exit(tasks[0].pid, "kill")
+
     async def test_exits_immediately_when_any_task_crashes(self) -> None:
         """test "exits immediately when any task crashes" """
         Process.flag("trap_exit", True)
@@ -583,6 +617,17 @@ class TestYield:
         task = Task.async_(exit_with, "normal")
         assert await Task.yield_(task) == Exit("normal")
 
+    async def test_exits_on_noconnection(self) -> None:
+        """test "exits on :noconnection" (the DOWN of a task that exited "noconnection"; the
+        node is this one, Elixir's ``node()``: a lost remote node is in tests/ray/)"""
+        Process.flag("trap_exit", True)
+        task = await dead_task("noconnection")
+        with pytest.raises(TaskExit) as info:
+            await Task.yield_(task)
+        assert info.value.reason == ("nodedown", LOCAL_NODE)
+        assert info.value.call == ("Task.yield_", (task, 5.0))
+        assert await Process.receive_exit(timeout=0) == (task.pid, "noconnection")
+
     async def test_raises_when_invoked_from_a_non_owner_process(self) -> None:
         """test "raises when invoked from a non-owner process" """
         task = await create_task_in_other_process()
@@ -631,6 +676,25 @@ class TestYieldMany:
         """test "return exit on normal exit" """
         task = Task.async_(exit_with, "normal")
         assert await Task.yield_many([task]) == [(task, Exit("normal"))]
+
+    async def test_exits_on_noconnection(self) -> None:
+        """test "exits on :noconnection" (also while it waits: at once, not at the timeout)"""
+        Process.flag("trap_exit", True)
+        task = await dead_task("noconnection")
+        with pytest.raises(TaskExit) as info:
+            await Task.yield_many([task])
+        assert info.value.reason == ("nodedown", LOCAL_NODE)
+        assert info.value.call == ("Task.yield_many", ([task], 5.0))
+        go = asyncio.Event()
+        tasks = [Task.async_(forever), Task.async_(exit_after, go, "noconnection")]
+        go.set()
+        # a guard against hanging, never reached when green: with no timeout, only the lost
+        # node can end this wait
+        async with asyncio.timeout(20.0):
+            with pytest.raises(TaskExit) as info:
+                await Task.yield_many(tasks, timeout=None)
+        assert info.value.reason == ("nodedown", LOCAL_NODE)
+        Process.exit(tasks[0].pid, "kill")
 
     async def test_raises_when_invoked_from_a_non_owner_process(self) -> None:
         """test "raises when invoked from a non-owner process" """
@@ -717,6 +781,11 @@ class TestYieldMany:
 # -- shutdown/2 ---------------------------------------------------------------------------
 
 
+async def exit_after(event: asyncio.Event, reason: Any) -> None:
+    await event.wait()
+    raise TaskExit(reason)
+
+
 async def dead_task(reason: Any) -> Task[Any]:
     """Elixir's ``create_dummy_task/1`` with its DOWN in the queue: a task that has exited
     with `reason` (the caller traps exits, as the dummy is not linked in Elixir)."""
@@ -758,6 +827,15 @@ class TestShutdown:
         task = Task.async_(forever)
         assert await Task.shutdown(task) is None
         assert not Process.alive(task.pid)
+
+    async def test_exits_on_noconnection_down_in_message_queue(self) -> None:
+        """test "exits on noconnection :DOWN in message queue" """
+        Process.flag("trap_exit", True)
+        task = await dead_task("noconnection")
+        with pytest.raises(TaskExit) as info:
+            await Task.shutdown(task)
+        assert info.value.reason == ("nodedown", LOCAL_NODE)
+        assert info.value.call == ("Task.shutdown", (task, 5.0))
 
     async def test_returns_exit_on_abnormal_down_in_message_queue(self) -> None:
         """test "returns exit on abnormal :DOWN in message queue" """
@@ -821,6 +899,15 @@ class TestShutdownWithBrutalKill:
         Process.flag("trap_exit", True)
         task = await dead_task("killed")
         assert await Task.shutdown(task, "brutal_kill") is None
+
+    async def test_exits_on_noconnection_down_in_message_queue(self) -> None:
+        """test "exits on noconnection :DOWN in message queue" """
+        Process.flag("trap_exit", True)
+        task = await dead_task("noconnection")
+        with pytest.raises(TaskExit) as info:
+            await Task.shutdown(task, "brutal_kill")
+        assert info.value.reason == ("nodedown", LOCAL_NODE)
+        assert info.value.call == ("Task.shutdown", (task, "brutal_kill"))
 
     async def test_returns_exit_on_abnormal_down_in_message_queue(self) -> None:
         """test "returns exit on abnormal :DOWN in message queue" """

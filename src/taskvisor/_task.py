@@ -37,7 +37,7 @@ from ._runtime._adopt import live_caller
 from ._runtime._api import args_of, function_of, pid_of, spawn
 from ._runtime._calling import running_loop
 from ._runtime._pid import Pid
-from ._runtime._reply import Monitored, complete, owner_of, spawn_task, take, task_owner
+from ._runtime._reply import Monitored, complete, owner_of, spawn_task, task_owner
 from ._stream import TaskStream, build_stream
 from ._stream_options import StreamOptions, stream_options, stream_signature
 from ._types import Exit, Ok, ShutdownTimeout, Timeout
@@ -319,7 +319,7 @@ class Task(Monitored, Generic[T], metaclass=_NoPublicConstructor):
         me = owner_of(task, call)
         if timeout != 0 and _waiting.waiting_for(task):
             await _waiting.wait_one(me, task, timeout, call)
-        return take(task)
+        return _waiting.take_result(task, call)
 
     @staticmethod
     async def yield_many(

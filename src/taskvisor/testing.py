@@ -23,6 +23,10 @@ Also here, from inside taskvisor, for tests of their own:
   after S seconds, ``/rooms/hang`` never; ``peak`` and ``in_flight`` count requests being
   answered), its client ``DailyClient(port).create_room(path)`` (and ``create_room_sync``,
   which blocks its thread), and `DailyError`, raised for an error status.
+- `NoConnection(node)`: the exit reason ``"noconnection"`` that remembers its node (an
+  executor's call whose node went away raises ``TaskExit(NoConnection(node))``); every wait
+  on such a task raises ``TaskExit(("nodedown", node))``. A plain ``"noconnection"`` is
+  blamed on this node, `LOCAL_NODE` (``"nonode@nohost"``, Elixir's ``node()``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from ._demo import STEPS as DEMO_STEPS
 from ._demo._daily import DailyClient, DailyError
 from ._demo._service import DailyService
 from ._executors import _launch, default_thread_pool
+from ._reasons import LOCAL_NODE, NoConnection
 from ._runtime import _exits, _pid, _proc
 from ._runtime._api import state_of, task_of
 from ._runtime._pid import Pid
@@ -43,9 +48,11 @@ from ._supervisors._intensity import RestartIntensity
 
 __all__ = [
     "DEMO_STEPS",
+    "LOCAL_NODE",
     "DailyClient",
     "DailyError",
     "DailyService",
+    "NoConnection",
     "RestartIntensity",
     "asyncio_task_of",
     "default_thread_pool",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._errors import TaskExit
+from .._reasons import is_noconnection, nodedown
 from .._types import Exit, ExitReason, Ok, ShutdownTimeout
 from .._validate import check_choice, check_positive_int
 from ._proc import DEAD, Proc
@@ -36,6 +37,7 @@ __all__ = [
     "ignore",
     "shutdown",
     "take_awaited",
+    "take_result",
     "wait_one",
     "waiting_for",
     "yield_many",
@@ -60,8 +62,20 @@ def take_awaited(task: Task, call: Call) -> Any:
     if reply is REPLIED:
         return value
     if reply is DOWN:
-        raise TaskExit(value, call) from cause(value)
+        raise TaskExit(nodedown(value), call) from cause(value)
     raise TaskExit("timeout", call)
+
+
+def take_result(task: Task, call: Call) -> Ok[Any] | Exit | None:
+    """`take` for `call` (yield, ignore, shutdown): the result that has arrived, or None;
+    a task whose node went down raises ``TaskExit(("nodedown", node), call)`` instead of
+    returning ``Exit("noconnection")``, Elixir's rule for every wait."""
+    if task._reply is DOWN and is_noconnection(task._value):
+        reason = task._value
+        task._reply = CLOSED
+        task._value = None
+        raise TaskExit(nodedown(reason), call)
+    return take(task)
 
 
 def ignore(task: Task) -> Ok[Any] | Exit | None:
@@ -71,7 +85,7 @@ def ignore(task: Task) -> Ok[Any] | Exit | None:
         task._unlink(task._owner)
         task._reply = CLOSED
         return None
-    return take(task)
+    return take_result(task, ("Task.ignore", (task,)))
 
 
 async def wait_one(me: Proc, task: Task, timeout: float | None, call: Call) -> None:
@@ -106,7 +120,8 @@ class _Batch:
             task._arrival = next_arrival()
             self.arrived.append(task)
         self.remaining -= 1
-        if self.fail_fast and task._reply is DOWN and self.failed is None:
+        failed = task._reply is DOWN and (self.fail_fast or is_noconnection(task._value))
+        if failed and self.failed is None:  # yield_many too stops at a lost node, at once
             self.failed = task
             wake(self.future)
         elif self.remaining <= 0:
@@ -160,7 +175,7 @@ async def await_many(tasks: Sequence[Task], timeout: float | None) -> list[Any]:
     if failed is not None:
         reason = failed._value
         _close(tasks)
-        raise TaskExit(reason, call) from cause(reason)
+        raise TaskExit(nodedown(reason), call) from cause(reason)
     values = []
     for task in tasks:
         if task._reply is not REPLIED:
@@ -189,15 +204,15 @@ async def yield_many(
     ended = [t for t in unique if t._reply is REPLIED or t._reply is DOWN]
     ended.sort(key=arrival_order)  # as Elixir reads them from its mailbox: first come first
     for task in ended[:wanted]:
-        results[task] = take(task)
+        results[task] = take_result(task, call)
     if len(results) < wanted and timeout != 0:
         pending = [t for t in unique if t._reply is LISTENING]
         batch = _Batch(asyncio.get_running_loop().create_future(), wanted - len(results), False)
         await _wait_batch(me, pending, batch, timeout, call)
         assert batch.arrived is not None
         for task in batch.arrived:  # in arrival order, as Elixir reads its mailbox
-            if len(results) < wanted:
-                results[task] = take(task)
+            if len(results) < wanted or task is batch.failed:
+                results[task] = take_result(task, call)
     if len(results) < wanted:  # the timer fired: only now does on_timeout apply
         for task in unique:
             if task not in results:
@@ -219,7 +234,7 @@ async def shutdown(task: Task, timeout: ShutdownTimeout) -> Ok[Any] | Exit | Non
     if task._reply is DOWN:
         reason = task._value
         take(task)
-        return _shutdown_result(reason, brutal)
+        return _shutdown_result(reason, brutal, call)
     if task._state is DEAD:  # its DOWN was already taken (awaited, ignored...)
         return Exit("noproc")
     task._unlink(me)  # first, so that the caller never gets the task's shutdown signal
@@ -228,11 +243,14 @@ async def shutdown(task: Task, timeout: ShutdownTimeout) -> Ok[Any] | Exit | Non
         return take(task)
     task._reply = CLOSED
     task._value = None
-    return _shutdown_result(reason, brutal)
+    return _shutdown_result(reason, brutal, call)
 
 
-def _shutdown_result(reason: ExitReason, brutal: bool) -> Exit | None:
-    """Elixir's table: the reason you asked for is None, any other is Exit(reason)."""
+def _shutdown_result(reason: ExitReason, brutal: bool, call: Call) -> Exit | None:
+    """Elixir's table: the reason you asked for is None, any other is Exit(reason), and a
+    lost node is ``TaskExit(("nodedown", node), call)``."""
+    if is_noconnection(reason):
+        raise TaskExit(nodedown(reason), call)
     expected = "killed" if brutal else "shutdown"
     if isinstance(reason, str) and reason == expected:
         return None
