@@ -208,6 +208,16 @@ def eventually(check: Callable[[], bool], what: str) -> None:
         time.sleep(0.005)
 
 
+async def until(check: Callable[[], bool], what: str) -> None:
+    """Poll `check` on the loop until it holds (`SAFETY` is a bound, not a measure), for
+    evidence written by another process (a marker file)."""
+    deadline = time.monotonic() + SAFETY
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.005)
+
+
 @contextlib.contextmanager
 def server_process(
     script: Path, env: dict[str, str]

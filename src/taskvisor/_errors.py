@@ -6,7 +6,7 @@ Exception
  ├── RuntimeError
  │    ├── NotOwnerError       a task queried from a process that does not own it
  │    ├── MaxChildrenError    a supervisor at its max_children
- │    └── WorkerCrashedError  a process-pool worker died while running a call
+ │    └── WorkerCrashedError  a worker (a process pool's, Ray's) died while running a call
  ├── RemoteError              a worker's exception that could not travel as itself
  └── RemoteTraceback          the worker's traceback, as the __cause__ of its exception
 """
@@ -153,22 +153,29 @@ class WorkerCrashedError(RuntimeError):
 
     A segfault, ``os._exit``, a SIGKILL from outside the pool or the OOM killer: the task
     running the call ends with this exception as its exit reason. `fn` names the function,
-    `pid` is the worker's OS pid and `exitcode` its exit status (negative: the number of the
-    signal that killed it; None: unknown).
+    `pid` is the worker's OS pid (None where the place does not say: a Ray worker) and
+    `exitcode` its exit status (negative: the number of the signal that killed it; None:
+    unknown). `detail` is what the place said instead of an exit status (Ray's own words),
+    or None.
     """
 
     fn: str
-    pid: int
+    pid: int | None
     exitcode: int | None
+    detail: str | None
 
-    def __init__(self, fn: str, pid: int, exitcode: int | None) -> None:
-        super().__init__(f"the worker process {pid} running {fn} died: {_how(exitcode)}")
+    def __init__(
+        self, fn: str, pid: int | None, exitcode: int | None, detail: str | None = None
+    ) -> None:
+        worker = "the worker" if pid is None else f"the worker process {pid}"
+        super().__init__(f"{worker} running {fn} died: {detail or _how(exitcode)}")
         self.fn = fn
         self.pid = pid
         self.exitcode = exitcode
+        self.detail = detail
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.fn, self.pid, self.exitcode))
+        return (type(self), (self.fn, self.pid, self.exitcode, self.detail))
 
 
 class RemoteError(Exception):
