@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 
 main_python="${PYTHON:-python3}"
-venv_for "$main_python" .venv "[dev]"
+# The main Python also gets the Ray extra: tests/test_ray_*.py start a real Ray (a single
+# node, then a 3-node cluster, never both at once); under the other Pythons they are skipped.
+venv_for "$main_python" .venv "[dev,ray]"
 
 echo "== ruff"
 .venv/bin/python -m ruff check src tests bench examples
