@@ -26,12 +26,14 @@ from taskvisor import (  # noqa: E402
     Exit,
     Ok,
     Process,
+    ProcessPool,
     RemoteError,
     RemoteTraceback,
     Task,
     TaskExit,
     TaskSupervisor,
     WorkerCrashedError,
+    set_default_executor,
 )
 from taskvisor.ray import RayNode  # noqa: E402
 from taskvisor.testing import asyncio_task_of  # noqa: E402
@@ -335,3 +337,18 @@ async def test_a_supervisor_runs_its_children_on_its_default_executor(local_ray:
         assert await Task.await_(task, timeout=None) == 8
         tasks = [TaskSupervisor.async_(sup, double, n) for n in range(4)]
         assert await Task.await_many(tasks, timeout=None) == [0, 2, 4, 6]
+
+
+def in_a_ray_task() -> bool:
+    return ray.get_runtime_context().get_task_id() is not None
+
+
+async def test_a_ray_node_can_stand_behind_executor_process(local_ray: None) -> None:
+    set_default_executor("process", RayNode())
+    try:
+        task = Task.async_(in_a_ray_task, executor="process")
+        assert await Task.await_(task, timeout=None) is True
+    finally:
+        set_default_executor("process", ProcessPool())
+    with pytest.raises(TypeError, match="executor"):
+        set_default_executor("thread", RayNode())

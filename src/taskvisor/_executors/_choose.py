@@ -79,16 +79,21 @@ def executor_of(runner: Runner | None) -> Executor | None:
 
 
 def set_default_executor(
-    kind: Literal["thread", "process"], executor: ThreadPool | ProcessPool
+    kind: Literal["thread", "process"], executor: ThreadPool | ProcessPool | Executor
 ) -> None:
     """Put your own pool behind ``executor="thread"`` (and plain functions by default) or
     ``executor="process"``, e.g. ``set_default_executor("thread", ThreadPool(64))``.
+
+    Behind ``"process"`` goes a `ProcessPool` or any executor that runs calls outside this
+    process, e.g. ``set_default_executor("process", RayNode())``: code written with
+    ``executor="process"`` then runs on a Ray cluster.
 
     Tasks already running keep the pool they started on; the previous pool is not shut down.
 
     Raises:
         ValueError: `kind` is not ``"thread"`` or ``"process"``.
-        TypeError: `executor` is not a `ThreadPool` (for threads) or a `ProcessPool`.
+        TypeError: `executor` is not a `ThreadPool` (for threads), or, for processes, is not
+            an `Executor` or is a `ThreadPool` or the loop.
 
     Cancellation: not a wait; nothing to cancel.
     """
@@ -98,6 +103,9 @@ def set_default_executor(
             raise TypeError(f"executor must be a ThreadPool for 'thread', got {executor!r}")
         _thread.set_default(executor)
     else:
-        if not isinstance(executor, ProcessPool):
-            raise TypeError(f"executor must be a ProcessPool for 'process', got {executor!r}")
+        if not isinstance(executor, Executor) or isinstance(executor, ThreadPool | LoopExecutor):
+            raise TypeError(
+                "executor must be a ProcessPool or another executor that runs calls outside "
+                f"this process (a RayNode) for 'process', got {executor!r}"
+            )
         _process.set_default(executor)

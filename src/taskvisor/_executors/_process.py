@@ -174,18 +174,19 @@ class ProcessPool(Executor):
         )
 
 
-_default: ProcessPool | None = None
+_default: Executor | None = None
 
 
-def default_process_pool() -> ProcessPool:
-    """The shared pool behind ``executor="process"``, made on first use."""
+def default_process_pool() -> Executor:
+    """The shared pool behind ``executor="process"`` (a `ProcessPool` made on first use, or
+    the executor given to ``set_default_executor("process", ...)``)."""
     global _default
     if _default is None:
         _default = ProcessPool()
     return _default
 
 
-def set_default(pool: ProcessPool) -> None:
+def set_default(pool: Executor) -> None:
     """Replace the shared pool (see `set_default_executor`)."""
     global _default
     _default = pool

@@ -217,7 +217,7 @@ RUNNING, STOPPING, KILLED, DONE = CallState
 class RayCall:
     """One call on Ray: the `Call` the runtime drives (see the module's table)."""
 
-    __slots__ = ("_grace", "_node_id", "_ref", "_state", "executor", "fn", "future", "loop")
+    __slots__ = ("_grace", "_node_id", "_ref", "executor", "fn", "future", "loop", "state")
 
     def __init__(
         self,
@@ -233,7 +233,7 @@ class RayCall:
         self.future: asyncio.Future[Any] = loop.create_future()
         self._ref = ref
         self._node_id = node_id
-        self._state = RUNNING
+        self.state = RUNNING
         self._grace: asyncio.TimerHandle | None = None
         if ref is not None:
             ref.future().add_done_callback(self._answered)
@@ -244,21 +244,21 @@ class RayCall:
     ) -> RayCall:
         """A call that cannot start: no live node is called `name`."""
         call = cls(executor, fn, None, loop, None)
-        call._state = DONE
+        call.state = DONE
         call.future.set_exception(_nodedown(name))
         return call
 
     def stop(self) -> None:
-        if self._state is RUNNING:
-            self._state = STOPPING
+        if self.state is RUNNING:
+            self.state = STOPPING
             self._cancel(force=False)
             grace = self.executor.stop_grace
             if grace is not None:
                 self._grace = self.loop.call_later(grace, self.kill)
 
     def kill(self) -> None:
-        if self._state is RUNNING or self._state is STOPPING:
-            self._state = KILLED
+        if self.state is RUNNING or self.state is STOPPING:
+            self.state = KILLED
             self._end_grace()
             self._cancel(force=True)
         self.future.cancel()
@@ -290,8 +290,8 @@ class RayCall:
         future = self.future
         if future.done():  # killed: its outcome no longer matters
             return
-        stopped = self._state is STOPPING
-        self._state = DONE
+        stopped = self.state is STOPPING
+        self.state = DONE
         self._end_grace()
         error = answer.exception()
         if error is None:
