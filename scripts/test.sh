@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 
 main_python="${PYTHON:-python3}"
-# The main Python also gets the Ray extra: tests/test_ray_*.py start a real Ray (a single
-# node, then a 3-node cluster, never both at once); under the other Pythons they are skipped.
+# With the Ray extra: tests/test_ray_*.py start a real Ray (a single node, then a 3-node
+# cluster, then the example's, one after the other, never two at once).
 venv_for "$main_python" .venv "[dev,ray]"
 
 echo "== ruff"
@@ -37,7 +37,7 @@ for version in 3.11 3.12 3.13; do
         echo "== python$version: not installed here, skipped"
         continue
     fi
-    venv_for "$other" ".venv-$version" "[dev]"
+    venv_for "$other" ".venv-$version" "[dev,ray]"
     echo "== pytest ($(".venv-$version/bin/python" --version))"
     ".venv-$version/bin/python" -m pytest -q "$@"
 done

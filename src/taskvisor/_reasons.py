@@ -69,7 +69,7 @@ def is_noconnection(reason: ExitReason) -> bool:
 def nodedown(reason: ExitReason) -> ExitReason:
     """The reason a wait raises for `reason`: ``("nodedown", node)`` for ``"noconnection"``
     (Elixir's rule: a node going down is an exit of every wait), else `reason` itself."""
-    if isinstance(reason, str) and reason == "noconnection":
+    if is_noconnection(reason):
         return ("nodedown", getattr(reason, "node", LOCAL_NODE))
     return reason
 

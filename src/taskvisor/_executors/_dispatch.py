@@ -28,7 +28,7 @@ from .._callables import describe_fn
 from .._errors import WorkerCrashedError
 from ._answer import STOPPED
 from ._handle import EXITING, READY, STARTING, WorkerHandle
-from ._outcome import decode, encode_call
+from ._outcome import encode_call, resolve
 from ._worker import READY as WORKER_READY
 
 __all__ = ["Dispatcher", "ProcessCall"]
@@ -108,15 +108,7 @@ class ProcessCall:
         if answer == STOPPED:
             future.cancel()
             return
-        try:
-            ok, body = decode(answer, self.fn)
-        except Exception as exc:
-            future.set_exception(exc)
-            return
-        if ok:
-            future.set_result(body)
-        else:
-            future.set_exception(body)
+        resolve(future, answer, self.fn)
 
     def begin(self) -> None:
         if self.started is not None and not self.started.done():

@@ -11,6 +11,7 @@ raised in the worker; one that cannot be unpickled here is raised here, with a n
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +21,7 @@ import cloudpickle  # type: ignore[import-untyped]
 from .._callables import describe_fn
 from .._errors import RemoteError, RemoteTraceback
 
-__all__ = ["decode", "encode_call"]
+__all__ = ["decode", "encode_call", "resolve"]
 
 
 def encode_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
@@ -50,3 +51,17 @@ def decode(answer: bytes, fn: Callable[..., Any]) -> tuple[bool, Any]:
         return False, RemoteError(type_name, message, text)
     error.__cause__ = RemoteTraceback(text)
     return False, error
+
+
+def resolve(future: asyncio.Future[Any], answer: bytes, fn: Callable[..., Any]) -> None:
+    """Resolve `future` with a worker's answer (never STOPPED): its value or its exception,
+    or the error of a value that cannot be unpickled here."""
+    try:
+        ok, body = decode(answer, fn)
+    except Exception as exc:
+        future.set_exception(exc)
+        return
+    if ok:
+        future.set_result(body)
+    else:
+        future.set_exception(body)

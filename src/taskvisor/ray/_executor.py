@@ -39,7 +39,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from .._callables import describe_fn
 from .._errors import RemoteTraceback, TaskExit, WorkerCrashedError
 from .._executors import Executor
-from .._executors._outcome import decode
+from .._executors._outcome import resolve
 from .._reasons import NoConnection
 from .._validate import check_timeout
 from . import _nodes
@@ -295,15 +295,7 @@ class RayCall:
         self._end_grace()
         error = answer.exception()
         if error is None:
-            try:
-                ok, body = decode(answer.result(), self.fn)
-            except Exception as exc:
-                future.set_exception(exc)
-                return
-            if ok:
-                future.set_result(body)
-            else:
-                future.set_exception(body)
+            resolve(future, answer.result(), self.fn)
             return
         outcome = self._outcome(error, stopped)
         if outcome is None:
