@@ -33,6 +33,7 @@ from taskvisor import (  # noqa: E402
     TaskExit,
     TaskSupervisor,
     WorkerCrashedError,
+    blocking,
     set_default_executor,
 )
 from taskvisor.ray import RayNode  # noqa: E402
@@ -352,3 +353,12 @@ async def test_a_ray_node_can_stand_behind_executor_process(local_ray: None) -> 
         set_default_executor("process", ProcessPool())
     with pytest.raises(TypeError, match="executor"):
         set_default_executor("thread", RayNode())
+
+
+def test_the_blocking_api_runs_calls_on_ray(local_ray: None) -> None:
+    """From sync code: `taskvisor.blocking` with the same executor (its loop thread starts
+    the calls)."""
+    task = blocking.Task.async_(double, 5, executor=RayNode())
+    assert blocking.Task.await_(task, timeout=None) == 10
+    results = list(blocking.Task.async_stream(range(4), double, executor=RayNode()))
+    assert results == [Ok(0), Ok(2), Ok(4), Ok(6)]
