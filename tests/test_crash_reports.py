@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from typing import Any
 
 import pytest
 
 from support import SAFETY, crash, exit_with, forever, reply, settle
+import taskvisor
 from taskvisor import Exit, Ok, Pid, Process, Task
 
 Caplog = pytest.LogCaptureFixture
@@ -292,6 +294,20 @@ class TestRecordContents:
         assert text.startswith(f"Task {pid!r} started from {main!r} terminating\n")
         assert "** (RuntimeError) from start_link" in text
         assert "Args: ['from start_link']" in text
+
+    @pytest.mark.parametrize("executor", ["loop", "thread"])
+    async def test_the_stack_holds_the_users_frames_only(
+        self, caplog_taskvisor: Caplog, executor: str
+    ) -> None:
+        Process.flag("trap_exit", True)
+        t = Task.async_(plain_crash, "deep", executor=executor)
+        assert isinstance(await Task.yield_(t, SAFETY), Exit)
+        record = await the_one_report(caplog_taskvisor)
+        stack: str = record.traceback  # type: ignore[attr-defined]
+        assert stack.startswith("Traceback (most recent call last):\n")
+        assert f'File "{__file__}"' in stack and "plain_crash" in stack
+        package = os.path.dirname(taskvisor.__file__)
+        assert package not in stack  # taskvisor's own wrapper frames are left out
 
     async def test_taskexit_with_a_non_exception_reason_gives_a_stop_banner(
         self, caplog_taskvisor: Caplog

@@ -34,7 +34,7 @@ __all__ = ["CrashReport", "format_report", "log_event", "logger", "report_crash"
 
 logger = logging.getLogger("taskvisor")
 
-_RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_runtime") + os.sep
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class CrashReport:
         """The exception and the task's own stack (taskvisor's wrapper frames left out)."""
         exc = self.exception
         tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR):
+        while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
             tb = tb.tb_next
         return "".join(traceback.format_exception(type(exc), exc, tb))
 
