@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from support import SAFETY, crash, exit_with, forever, reply, settle
 import taskvisor
+from support import SAFETY, crash, exit_with, forever, reply, settle
 from taskvisor import Exit, Ok, Pid, Process, Task
 
 Caplog = pytest.LogCaptureFixture

@@ -40,9 +40,17 @@ from ._validate import check_bool, check_timeout
 __all__ = ["Process"]
 
 
-def _check_pid(pid: Any, name: str = "pid") -> Pid:
+def _check_pid(pid: Any, call: str) -> Pid:
+    """`pid`, checked: a Pid of this node (a remote one is reached through its node)."""
     if type(pid) is not Pid:
-        raise TypeError(f"{name} must be a Pid, got {pid!r}")
+        raise TypeError(f"pid must be a Pid, got {pid!r}")
+    node = pid.node
+    if node is not None:
+        what = call.removeprefix("Process.")
+        raise ValueError(
+            f"pid {pid!r} lives on the taskvisor node {node!r}: {call} reaches this node's "
+            f"processes only; use await taskvisor.ray.node({node!r}).{what}(...)"
+        )
     return pid
 
 
@@ -79,11 +87,13 @@ class Process:
         Raises:
             RuntimeError: called from a thread that does not run the event loop (see
                 `taskvisor.blocking`).
+            TypeError: `pid` is not a Pid.
+            ValueError: `pid` lives on another taskvisor node (use its node handle).
 
         Cancellation: not a wait; nothing to cancel.
         """
         running_loop("Process.alive")
-        return lookup(_check_pid(pid)) is not None
+        return lookup(_check_pid(pid, "Process.alive")) is not None
 
     @staticmethod
     def exit(pid: Pid, reason: ExitReason) -> None:
@@ -99,11 +109,12 @@ class Process:
             RuntimeError: called from a thread that does not run the event loop (see
                 `taskvisor.blocking`), or outside an asyncio task.
             TypeError: `pid` is not a Pid.
+            ValueError: `pid` lives on another taskvisor node (use its node handle).
             TaskExit: the caller's own exit was already decided by a signal.
 
         Cancellation: the target is cancelled at its next ``await``, with its reason fixed.
         """
-        target = lookup(_check_pid(pid))
+        target = lookup(_check_pid(pid, "Process.exit"))
         me = live_caller(None, "Process.exit", (pid, reason))
         if target is None:
             return
@@ -125,11 +136,13 @@ class Process:
             TaskExit: `pid` is not alive and the caller does not trap exits (reason
                 ``"noproc"``; a trapping caller gets ``(pid, "noproc")`` in its queue), or the
                 caller's own exit was already decided by a signal.
+            TypeError: `pid` is not a Pid.
+            ValueError: `pid` lives on another taskvisor node (use its node handle).
 
         Cancellation: not a wait; nothing to cancel.
         """
         call = ("Process.link", (pid,))
-        _check_pid(pid)
+        _check_pid(pid, "Process.link")
         me = live_caller(None, *call)
         target = lookup(pid)
         if target is None:
@@ -149,12 +162,13 @@ class Process:
             RuntimeError: called from a thread that does not run the event loop (see
                 `taskvisor.blocking`), or outside an asyncio task.
             TypeError: `pid` is not a Pid.
+            ValueError: `pid` lives on another taskvisor node (use its node handle).
             TaskExit: the caller's own exit was already decided by a signal: a doomed process
                 cannot drop the links its exit will fire.
 
         Cancellation: not a wait; nothing to cancel.
         """
-        target = lookup(_check_pid(pid))
+        target = lookup(_check_pid(pid, "Process.unlink"))
         me = live_caller(None, "Process.unlink", (pid,))
         if target is not None:
             _on_my_loop(target, "Process.unlink")

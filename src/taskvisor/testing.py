@@ -27,6 +27,9 @@ Also here, from inside taskvisor, for tests of their own:
   executor's call whose node went away raises ``TaskExit(NoConnection(node))``); every wait
   on such a task raises ``TaskExit(("nodedown", node))``. A plain ``"noconnection"`` is
   blamed on this node, `LOCAL_NODE` (``"nonode@nohost"``, Elixir's ``node()``).
+- `pid_at(node, number)`: the pid of process `number` on the taskvisor node `node` (a local
+  pid when `node` is this process's), as a pid that came back from a node is; for tests of
+  what taskvisor does with remote pids without a cluster.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from ._executors import _launch, default_thread_pool
 from ._reasons import LOCAL_NODE, NoConnection
 from ._runtime import _exits, _pid, _proc
 from ._runtime._api import state_of, task_of
-from ._runtime._pid import Pid
+from ._runtime._pid import Pid, pid_at
 from ._supervisors._intensity import RestartIntensity
 
 __all__ = [
@@ -60,6 +63,7 @@ __all__ = [
     "live_processes",
     "live_tasks",
     "off_posix",
+    "pid_at",
     "pid_table_size",
     "process_state",
     "reset_process_table",

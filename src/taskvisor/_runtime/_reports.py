@@ -30,7 +30,17 @@ if TYPE_CHECKING:
     from ._pid import Pid
     from ._proc import Proc
 
-__all__ = ["CrashReport", "format_report", "log_event", "logger", "report_crash"]
+__all__ = [
+    "CrashReport",
+    "banner_of",
+    "crash_text",
+    "format_report",
+    "log_event",
+    "logger",
+    "mark_reported",
+    "report_crash",
+    "reported_on",
+]
 
 logger = logging.getLogger("taskvisor")
 
@@ -61,15 +71,39 @@ class CrashReport:
 
 def format_report(report: CrashReport) -> str:
     """Elixir's translated crash report text for `report`."""
-    started = f" started from {report.starter!r}" if report.starter is not None else ""
-    if isinstance(report.reason, BaseException):
-        banner = f"** ({type(report.reason).__name__}) {report.reason}"
-    else:
-        banner = f"** (stop) {report.reason!r}"
-    stack = "".join("    " + line + "\n" for line in report.traceback.rstrip("\n").split("\n"))
+    return crash_text(
+        report.task_pid,
+        report.starter,
+        banner_of(report.reason),
+        report.traceback,
+        report.function,
+        repr(list(report.args)),
+    )
+
+
+def banner_of(reason: ExitReason) -> str:
+    """A crash report's first line under the title: the exception, or the reason."""
+    if isinstance(reason, BaseException):
+        return f"** ({type(reason).__name__}) {reason}"
+    return f"** (stop) {reason!r}"
+
+
+def crash_text(
+    task_pid: Pid,
+    starter: Pid | None,
+    banner: str,
+    traceback_text: str,
+    function: str,
+    args_text: str,
+    node: str | None = None,
+) -> str:
+    """A crash report's text from its parts (`format_report`, or a report from `node`)."""
+    started = f" started from {starter!r}" if starter is not None else ""
+    where = f" on node {node!r}" if node is not None else ""
+    stack = "".join("    " + line + "\n" for line in traceback_text.rstrip("\n").split("\n"))
     return (
-        f"Task {report.task_pid!r}{started} terminating\n{banner}\n{stack}"
-        f"Function: {report.function}\n    Args: {list(report.args)!r}"
+        f"Task {task_pid!r}{started}{where} terminating\n{banner}\n{stack}"
+        f"Function: {function}\n    Args: {args_text}"
     )
 
 
@@ -99,9 +133,25 @@ def log_event(proc: Proc | None, action: str, message: str, **extra: Any) -> Non
         logger.exception("taskvisor could not log %s", action)
 
 
+_REPORTED_ON = "_taskvisor_reported_on"
+
+
+def mark_reported(exc: BaseException, node: str) -> None:
+    """Mark `exc` as a crash already reported on `node` (a remote child's, whose report
+    comes home on its own): the local process that ends with it reports nothing."""
+    setattr(exc, _REPORTED_ON, node)
+
+
+def reported_on(exc: BaseException) -> str | None:
+    """The node that already reported the crash `exc`, or None."""
+    node: str | None = getattr(exc, _REPORTED_ON, None)
+    return node
+
+
 def report_crash(proc: Proc, reason: ExitReason, exc: BaseException) -> None:
-    """Log the crash of `proc`; never raises into the runtime."""
-    if not logger.isEnabledFor(logging.ERROR):
+    """Log the crash of `proc` (unless another node reported it); never raises into the
+    runtime."""
+    if not logger.isEnabledFor(logging.ERROR) or reported_on(exc) is not None:
         return
     try:
         callers = [p._get_pid() for p in proc._callers()]

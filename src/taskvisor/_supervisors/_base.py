@@ -45,6 +45,7 @@ from .._runtime._suspend import suspend, wake
 from .._types import ExitReason, ShutdownTimeout
 from ._intensity import RestartIntensity
 from ._registry import register, unregister, whereis
+from ._remote import locate
 
 __all__ = [
     "SupervisorProcess",
@@ -360,6 +361,14 @@ def resolve(sup: object, kind: type[S], call: tuple[str, tuple[Any, ...]]) -> S:
         name = sup
         if not _hashable(name):
             raise TypeError(f"supervisor must be a {kind.__name__} or its name, got {name!r}")
+        name, node = locate(name)
+        if node is not None:
+            method = call[0].rpartition(".")[2]
+            raise ValueError(
+                f"{call[0]}: {sup!r} names a supervisor on the taskvisor node {node!r}, which "
+                f"only a network round trip reaches: use "
+                f"await taskvisor.ray.node({node!r}).{method}({name!r}, ...)"
+            )
         sup = whereis(name)
         if sup is None:
             running_loop(call[0])  # from another thread, that is what to say first

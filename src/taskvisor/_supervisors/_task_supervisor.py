@@ -36,6 +36,7 @@ from .._runtime._api import (
 from .._runtime._api import (
     link as link_to,
 )
+from .._runtime._calling import running_loop
 from .._runtime._pid import Pid, lookup
 from .._runtime._proc import Proc
 from .._runtime._reply import spawn_task
@@ -45,8 +46,17 @@ from .._stream_options import SupervisedStreamOptions, stream_options, supervise
 from .._task import Task
 from .._types import ExitReason, ShutdownTimeout
 from .._validate import check_choice, check_shutdown, hide_catch_all, keywords_for_fn
-from ._base import STARTED, SupervisorProcess, alive, check_name, resolve, restarts, stop_supervisor
+from ._base import (
+    STARTED,
+    SupervisorProcess,
+    alive,
+    check_name,
+    resolve,
+    restarts,
+    stop_supervisor,
+)
 from ._intensity import RestartIntensity, check_intensity
+from ._remote import locate, supervised_on
 
 __all__ = ["TaskSupervisor", "start_task"]
 
@@ -565,6 +575,10 @@ def start_task(
 ) -> Task[Any]:
     """`async_` and `async_nolink`, for a task record class `cls` (the blocking API's
     `Task` is a subclass)."""
+    if type(sup_or_name) is not TaskSupervisor:
+        sup_or_name, node = locate(sup_or_name)
+        if node is not None:
+            return _start_remote(cls, (sup_or_name, node), fn, args, shutdown, executor, link, name)
     sup = _supervisor_of(sup_or_name, name, fn, args)
     kind = _child("temporary", shutdown)
     runner = runner_for(fn, sup._executor if executor is None else executor)
@@ -574,6 +588,38 @@ def start_task(
         link_to(task, sup)
     sup._adopt(task, kind)
     return task
+
+
+def _start_remote(
+    cls: type[Task[Any]],
+    address: tuple[object, str],
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    shutdown: Any,
+    executor: ExecutorArg,
+    link: bool,
+    name: str,
+) -> Task[Any]:
+    """`async_`/`async_nolink` for the supervisor `address` names on another node: a local
+    proxy task (linked to the caller if `link`) whose call is the remote child."""
+    supervisor, node = address
+    supervisor = _check_remote_name(supervisor)
+    kind = _child("temporary", shutdown)
+    remote = supervised_on(node, supervisor, kind[1], check_executor(executor))
+    runner = runner_for(fn, remote)
+    loop = running_loop(name)
+    owner = live_caller(loop, name, args, (address, fn))
+    return spawn_task(cls, owner, fn, args, runner, loop, None, link)
+
+
+def _check_remote_name(name: object) -> Hashable:
+    """The registered name of a remote supervisor (a handle cannot travel)."""
+    if name is None or isinstance(name, SupervisorProcess):
+        raise TypeError(
+            f"a supervisor on another node is addressed by its registered name, as "
+            f"(name, node); got {name!r}"
+        )
+    return check_name(name)
 
 
 def _stream(
@@ -586,8 +632,17 @@ def _stream(
 ) -> TaskStream[Any]:
     options = stream_options(name, fn, given, supervised=True)
     shutdown = options.pop("shutdown")
+    where, node = locate(sup_or_name)
+    if node is not None:  # a supervisor on another node: the proxies' executor is it
+        check_shutdown(shutdown, infinity=False)
+        supervisor = _check_remote_name(where)
+        remote = supervised_on(node, supervisor, shutdown, check_executor(options["executor"]))
+        options["executor"] = remote
+        return build_stream(
+            items, fn, options, spawn=functools.partial(spawn_task, Task), linked=linked, name=name
+        )
     call = (name, (sup_or_name, items, fn))
-    sup = resolve(sup_or_name, TaskSupervisor, call)
+    sup = resolve(where, TaskSupervisor, call)
     check_shutdown(shutdown, infinity=False)  # as Elixir's streams: infinity is refused
     if options["executor"] is None:
         options["executor"] = sup._executor
