@@ -16,68 +16,24 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 ray = pytest.importorskip("ray")
 cluster_utils = pytest.importorskip("ray.cluster_utils")
 
+import ray_cluster  # noqa: E402
+from ray_cluster import Nodes  # noqa: E402
 from support import SAFETY_SLOW, forever, until  # noqa: E402
 from taskvisor import Exit, Ok, Process, Task, TaskExit, TaskSupervisor  # noqa: E402
-from taskvisor.ray import NODE_LABEL, RayNode  # noqa: E402
+from taskvisor.ray import RayNode  # noqa: E402
 
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 pytestmark = pytest.mark.timeout(SAFETY_SLOW * 3)
 
-HEALTH_CHECKS = {
-    "health_check_period_ms": 200,
-    "health_check_failure_threshold": 3,
-    "health_check_timeout_ms": 200,
-    "health_check_initial_delay_ms": 0,
-}
-
-
-class Nodes:
-    def __init__(self, cluster: Any, nodes: dict[str, Any]) -> None:
-        self.cluster = cluster
-        self.nodes = nodes
-
-    def id_of(self, name: str) -> str:
-        found = [n["NodeID"] for n in ray.nodes() if n["Labels"].get(NODE_LABEL) == name]
-        assert len(found) == 1
-        return str(found[0])
-
-    def kill(self, name: str) -> None:
-        self.cluster.remove_node(self.nodes.pop(name), allow_graceful=False)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Nodes]:
-    cluster = cluster_utils.Cluster(
-        initialize_head=True,
-        head_node_args={
-            "num_cpus": 1,
-            "include_dashboard": False,
-            "labels": {NODE_LABEL: "head"},
-            "_system_config": HEALTH_CHECKS,
-        },
-    )
-    try:
-        nodes = {
-            "worker-a": cluster.add_node(num_cpus=1, labels={NODE_LABEL: "worker-a"}),
-            "worker-b": cluster.add_node(
-                num_cpus=2, resources={"only-b": 10}, labels={NODE_LABEL: "worker-b"}
-            ),
-        }
-        ray.init(address=cluster.address, log_to_driver=False)
-        yield Nodes(cluster, nodes)
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
+cluster = ray_cluster.cluster  # the module's 3-node cluster (tests/ray_cluster.py)
 
 
 def where() -> str:
