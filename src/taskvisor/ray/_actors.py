@@ -2,7 +2,8 @@
 
 A node's actor is looked up by its Ray name once and its handle kept; a call that finds the
 actor gone (`ActorDiedError`, `ActorUnavailableError`: its Ray node died, its process
-crashed, it was killed) forgets the handle, so that the next call looks again and a node
+crashed, it was killed; `ActorUnschedulableError`: its Ray node died before it started)
+forgets the handle, so that the next call looks again and a node
 started anew under the same name is found. Any such loss is the node going down, as a BEAM
 node whose VM died is: ``("nodedown", node)`` for the caller.
 """
@@ -18,6 +19,7 @@ from ray import exceptions as ray_errors
 from .._errors import TaskExit
 from .._reasons import NoConnection
 from ._node_actor import ACTOR_PREFIX, NAMESPACE, NodeActor
+from ._nodes import of_this_job
 
 __all__ = [
     "actor_class",
@@ -43,7 +45,7 @@ def actor_class() -> Any:
 
 def actor_of(node: str) -> Any | None:
     """The handle of node `node`'s actor, or None if there is no such node (now)."""
-    handle = _handles.get(node)
+    handle = of_this_job(_handles).get(node)
     if handle is None:
         try:
             handle = ray.get_actor(ACTOR_PREFIX + node, namespace=NAMESPACE)
@@ -63,7 +65,9 @@ def forget_actor(node: str, handle: Any = None) -> None:
 
 def is_node_loss(error: BaseException) -> bool:
     """Whether Ray's `error` from a node's actor means the node is gone."""
-    return isinstance(error, ray_errors.RayActorError)  # ActorDiedError, ActorUnavailableError
+    # ActorDiedError and ActorUnavailableError (RayActorError), or, for an actor being
+    # created, ActorUnschedulableError: its Ray node is gone
+    return isinstance(error, ray_errors.RayActorError | ray_errors.ActorUnschedulableError)
 
 
 def nodedown_of(node: str, error: BaseException | None = None) -> TaskExit:

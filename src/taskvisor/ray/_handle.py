@@ -84,31 +84,49 @@ async def start_node(
     check_choice(strategy, "strategy", ("one_for_one", "one_for_all", "rest_for_one"))
     specs = list(children)
     _require_ray()
-    handle = actor_of(name)
-    if handle is None:
-        found = _nodes.node_id(name)
-        if found is None:
-            raise TaskExit(
-                ("nodedown", name),
-                detail=f"no live Ray node has the label {_nodes.NODE_LABEL}={name!r}",
-            )
-        handle = (
-            actor_class()
-            .options(
-                name=ACTOR_PREFIX + name,
-                namespace=NAMESPACE,
-                lifetime="detached",
-                get_if_exists=True,
-                num_cpus=0,
-                max_restarts=0,
-                max_concurrency=1000,
-                scheduling_strategy=NodeAffinitySchedulingStrategy(found, soft=False),
-            )
-            .remote(name)
-        )
     options = {"strategy": strategy, "max_restarts": max_restarts, "max_seconds": max_seconds}
-    await _ask(name, handle, handle.start.remote(specs, options))
+    for last_try in (False, True):
+        handle = actor_of(name)
+        found = None
+        if handle is None:
+            found = _nodes.node_id(name)
+            if found is None:
+                raise TaskExit(
+                    ("nodedown", name),
+                    detail=f"no live Ray node has the label {_nodes.NODE_LABEL}={name!r}",
+                )
+            handle = _create_actor(name, found)
+        try:
+            await _ask(name, handle, handle.start.remote(specs, options))
+        except TaskExit as exc:
+            if last_try or exc.reason != ("nodedown", name):
+                raise
+            # the node died since it was last seen (or a dead node's actor was found): its
+            # name may be on a new Ray node now, so look once more
+            if found is not None:
+                _nodes.forget(name, found)
+            continue
+        break
     return NodeHandle(name)
+
+
+def _create_actor(name: str, found: str) -> Any:
+    """The node actor of `name` on the Ray node `found`: made, or found if another caller
+    made it first (a detached actor outlives the caller that made it)."""
+    return (
+        actor_class()
+        .options(
+            name=ACTOR_PREFIX + name,
+            namespace=NAMESPACE,
+            lifetime="detached",
+            get_if_exists=True,
+            num_cpus=0,
+            max_restarts=0,
+            max_concurrency=1000,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(found, soft=False),
+        )
+        .remote(name)
+    )
 
 
 async def stop_node(name: str) -> None:

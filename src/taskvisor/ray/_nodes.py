@@ -6,7 +6,9 @@ node that has died fails the call at once (Ray's `TaskUnschedulableError`) inste
 leaving it pending forever, as a label selector for a vanished label would. The ids of live
 nodes are cached per name; a name is looked up again (`ray.nodes()`) when it is not cached,
 and forgotten when a call on its node finds it gone. A node that comes back under the same
-name is a new node: the first call after the old one was forgotten finds it.
+name is a new node: the first call after the old one was forgotten finds it. What is cached
+is cached per Ray job (`of_this_job`): after ``ray.shutdown()`` and a new ``ray.init(...)``,
+names are looked up again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from typing import Any
 
 import ray
 
-__all__ = ["NODE_LABEL", "cpus_of", "forget", "name_of", "node_id", "node_of_error"]
+__all__ = [
+    "NODE_LABEL",
+    "cpus_of",
+    "forget",
+    "name_of",
+    "node_id",
+    "node_of_error",
+    "of_this_job",
+]
 
 NODE_LABEL = "taskvisor-node"
 """The Ray node label whose value is a node's name for taskvisor."""
@@ -27,9 +37,23 @@ _lock = threading.Lock()
 _NODE_ID = re.compile(r"node ID: ([0-9a-f]{56})")
 
 
+_jobs: dict[int, str] = {}  # id of a cache -> the Ray job it was filled in
+
+
+def of_this_job(cache: dict[str, Any]) -> dict[str, Any]:
+    """`cache`, emptied first if it was filled in another Ray job than this one (Ray was
+    shut down and started again since: its nodes and actors are other ones)."""
+    job = ray.get_runtime_context().get_job_id()
+    if _jobs.get(id(cache)) != job:
+        with _lock:
+            cache.clear()
+            _jobs[id(cache)] = job
+    return cache
+
+
 def node_id(name: str) -> str | None:
     """The id of the live Ray node called `name`, or None if there is none."""
-    found = _ids.get(name)
+    found = of_this_job(_ids).get(name)
     if found is None:
         with _lock:
             for node in _live_nodes():
