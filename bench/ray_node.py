@@ -1,4 +1,4 @@
-"""`taskvisor.ray.RayNode` against raw Ray, side by side in one run (issue 11, item 6).
+"""`taskvisor.ray` against raw Ray, side by side in one run (issue 11, item 6; issue 12).
 
     .venv/bin/python bench/ray_node.py [--calls N] [--rounds R] [--items N] [--out DIR]
 
@@ -12,8 +12,17 @@ each round so that drift hits them alike:
   raw Ray's ``ray.wait`` loop keeping 4 refs in flight, and taskvisor's
   ``Task.async_stream(items, f, executor=RayNode(), max_concurrency=4)``.
 
-Target: taskvisor's round trip <= 1.3x raw Ray's ``ray.get(f.remote())``. Prints the table
-and the verdict, and writes both to ``bench/results/ray-pythonX.Y.txt`` and ``.json``.
+- remote supervisors (issue 12), microseconds per call: a raw Ray async actor call that runs
+  the function it is sent (``await actor.call.remote(f, i)``, the floor for anything run in
+  a long-lived actor), and taskvisor's ``await Task.await_(TaskSupervisor.async_((SUP,
+  "head"), f, i))``, whose child runs under the supervisor of the taskvisor node "head"
+  (`start_node`, a node actor on this Ray node, labelled ``taskvisor-node=head``); for a
+  coroutine function (both run it on the actor's loop) and for a plain one (the raw actor
+  runs it inline, blocking its loop; taskvisor runs it in a thread there, as everywhere).
+
+Targets: taskvisor's round trip <= 1.3x raw Ray's ``ray.get(f.remote())``, and the remote
+supervised round trip <= 1.3x the raw actor call. Prints the tables and the verdicts, and
+writes both to ``bench/results/ray-pythonX.Y.txt`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -31,8 +40,8 @@ from typing import Any
 
 import ray
 
-from taskvisor import Task
-from taskvisor.ray import RayNode
+from taskvisor import Task, TaskSupervisor
+from taskvisor.ray import NODE_LABEL, RayNode, start_node, stop_node
 
 ROUND_TRIP_LIMIT = 1.3
 IN_FLIGHT = 4
@@ -43,6 +52,22 @@ def noop(x: int) -> int:
 
 
 raw_noop = ray.remote(num_cpus=1, max_retries=0)(noop)
+
+SUP = "Bench.TaskSupervisor"
+
+
+async def async_noop(x: int) -> int:
+    return x
+
+
+@ray.remote(num_cpus=0)
+class Runner:
+    """A raw async actor that runs the function it is sent, as a node actor does: a
+    coroutine function on its loop, a plain one inline (taskvisor runs it in a thread)."""
+
+    async def call(self, fn: Callable[[int], Any], x: int) -> Any:
+        value = fn(x)
+        return await value if asyncio.iscoroutine(value) else value
 
 
 def raw_get(calls: int) -> float:
@@ -72,6 +97,38 @@ def taskvisor_await(calls: int) -> float:
         return (time.perf_counter() - start) / calls * 1e6
 
     return asyncio.run(main())
+
+
+def raw_actor_await(fn: Callable[[int], Any]) -> Callable[[int], float]:
+    def run(calls: int) -> float:
+        runner = Runner.remote()  # type: ignore[attr-defined]
+
+        async def main() -> float:
+            await runner.call.remote(fn, -1)  # the actor is up
+            start = time.perf_counter()
+            for i in range(calls):
+                await runner.call.remote(fn, i)
+            return (time.perf_counter() - start) / calls * 1e6
+
+        try:
+            return asyncio.run(main())
+        finally:
+            ray.kill(runner)
+
+    return run
+
+
+def remote_supervised_await(fn: Callable[[int], Any]) -> Callable[[int], float]:
+    def run(calls: int) -> float:
+        async def main() -> float:
+            start = time.perf_counter()
+            for i in range(calls):
+                await Task.await_(TaskSupervisor.async_((SUP, "head"), fn, i), timeout=None)
+            return (time.perf_counter() - start) / calls * 1e6
+
+        return asyncio.run(main())
+
+    return run
 
 
 def raw_wait_stream(items: int) -> float:
@@ -118,9 +175,26 @@ def measure(
     return {name: better(values) for name, values in samples.items()}
 
 
-def report(trips: dict[str, float], flows: dict[str, float], args: argparse.Namespace) -> str:
+REMOTE_CASES = {  # raw actor call, taskvisor's remote supervised call: for each function
+    "async def f": (
+        "raw Ray: await actor.call.remote(f, i), async def f",
+        'taskvisor: await_(TaskSupervisor.async_((SUP, "head"), f, i))',
+    ),
+    "def f": (
+        "raw Ray: the same, def f (run inline in the actor)",
+        "taskvisor: the same, def f (run in a thread on the node)",
+    ),
+}
+
+
+def report(
+    trips: dict[str, float],
+    flows: dict[str, float],
+    remote: dict[str, float],
+    args: argparse.Namespace,
+) -> str:
     lines = [
-        f"# taskvisor.ray.RayNode against raw Ray {ray.__version__}, "
+        f"# taskvisor.ray against raw Ray {ray.__version__}, "
         f"{platform.python_implementation()} {platform.python_version()} on "
         f"{platform.machine()}, {time.strftime('%Y-%m-%d')}, ray.init(num_cpus=2)",
         f"# python bench/ray_node.py --calls {args.calls} --rounds {args.rounds} "
@@ -135,14 +209,31 @@ def report(trips: dict[str, float], flows: dict[str, float], args: argparse.Name
     raw = flows["raw Ray: ray.wait loop"]
     for name, rate in flows.items():
         lines.append(f"  {name:<58} {rate:8.0f} /s  {raw / rate:5.2f}x the time per item")
+    lines += ["", "remote supervisors, a node actor on this Ray node (median us per call):"]
+    ratios = {}
+    for kind, (raw_name, taskvisor_name) in REMOTE_CASES.items():
+        actor = remote[raw_name]
+        for name in (raw_name, taskvisor_name):
+            us = remote[name]
+            lines.append(f"  {name:<62} {us:8.0f} us  {us / actor:5.2f}x the actor call")
+        ratios[kind] = remote[taskvisor_name] / actor
     ratio = trips["taskvisor: await_(async_(f, executor=RayNode()))"] / floor
-    verdict = "PASS" if ratio <= ROUND_TRIP_LIMIT else "FAIL"
     lines += [
         "",
-        "target:",
-        f"  {verdict}  round trip {ratio:5.2f}x ray.get(f.remote()) (limit {ROUND_TRIP_LIMIT}x)",
+        "targets:",
+        f"  {_verdict(ratio)}  round trip {ratio:5.2f}x ray.get(f.remote()) "
+        f"(limit {ROUND_TRIP_LIMIT}x)",
     ]
+    for kind, remote_ratio in ratios.items():
+        lines.append(
+            f"  {_verdict(remote_ratio)}  remote supervised round trip, {kind}: "
+            f"{remote_ratio:5.2f}x the raw actor call (limit {ROUND_TRIP_LIMIT}x)"
+        )
     return "\n".join(lines)
+
+
+def _verdict(ratio: float) -> str:
+    return "PASS" if ratio <= ROUND_TRIP_LIMIT else "FAIL"
 
 
 def main() -> None:
@@ -152,7 +243,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1000, help="items per stream run")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, labels={NODE_LABEL: "head"})
     try:
         trips: dict[str, Any] = measure(
             {
@@ -173,16 +264,34 @@ def main() -> None:
             args.rounds,
             statistics.median,
         )
+        asyncio.run(start_node("head", [TaskSupervisor.child_spec(name=SUP)]))
+        cases: dict[str, Callable[[int], float]] = {}
+        for fn, (raw_name, taskvisor_name) in zip(
+            (async_noop, noop), REMOTE_CASES.values(), strict=True
+        ):
+            cases[raw_name] = raw_actor_await(fn)
+            cases[taskvisor_name] = remote_supervised_await(fn)
+        remote = measure(
+            cases,
+            args.calls,
+            args.rounds,
+            statistics.median,
+        )
+        asyncio.run(stop_node("head"))
     finally:
         ray.shutdown()
-    text = report(trips, flows, args)
+    text = report(trips, flows, remote, args)
     print(text)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"ray-python{sys.version_info[0]}.{sys.version_info[1]}"
     (out / f"{stem}.txt").write_text(text + "\n")
     (out / f"{stem}.json").write_text(
-        json.dumps({"round_trips_us": trips, "streams_per_s": flows}, indent=2) + "\n"
+        json.dumps(
+            {"round_trips_us": trips, "streams_per_s": flows, "remote_supervised_us": remote},
+            indent=2,
+        )
+        + "\n"
     )
 
 

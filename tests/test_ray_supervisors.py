@@ -13,6 +13,8 @@ import asyncio
 import logging
 import os
 import pickle
+import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,7 @@ cluster = ray_cluster.cluster
 
 SUP = "MyApp.TaskSupervisor"
 ON_A = (SUP, "worker-a")
+CALLER_TIMEOUT = 5.0  # worker-a takes a program silent this long for lost (default 30)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,7 @@ def worker_a(cluster: Nodes) -> NodeHandle:
         TaskSupervisor.child_spec(name=SUP),
         TaskSupervisor.child_spec(name="Limited", max_children=1),
     ]
-    return asyncio.run(start_node("worker-a", children))
+    return asyncio.run(start_node("worker-a", children, caller_timeout=CALLER_TIMEOUT))
 
 
 # -- functions that run on the nodes ---------------------------------------------------------
@@ -184,6 +187,10 @@ async def test_management_calls_name_the_node_handle(worker_a: NodeHandle) -> No
         TaskSupervisor.start_child(ON_A, boom, "x")
     with pytest.raises(TypeError, match="pid"):
         await worker_a.alive(Process.self())  # a pid of this node, not of worker-a
+    with pytest.raises(ValueError, match="caller_timeout"):
+        await start_node("worker-a", caller_timeout=0)
+    with pytest.raises(TypeError, match="caller_timeout"):
+        await start_node("worker-a", caller_timeout="30")  # type: ignore[arg-type]
 
 
 # -- the node's supervisor decides -----------------------------------------------------------
@@ -298,6 +305,58 @@ async def test_link_exit_and_unlink_of_a_remote_pid(worker_a: NodeHandle, tmp_pa
     Task.start(linker)
     await until(lambda: (tmp_path / "t.finally").exists(), "the caller's exit reached it")
     assert not await worker_a.alive(target)
+
+
+LOST_PROGRAM = """
+import asyncio, os, signal, sys
+from pathlib import Path
+import ray
+from taskvisor import TaskSupervisor
+from taskvisor.ray import node
+
+SUP, FOLDER = "MyApp.TaskSupervisor", sys.argv[2]
+
+async def held(name):
+    Path(FOLDER, name + ".started").touch()
+    try:
+        await asyncio.sleep(600)
+    finally:
+        Path(FOLDER, name + ".finally").touch()
+
+async def main():
+    TaskSupervisor.async_((SUP, "worker-a"), held, "linked")
+    TaskSupervisor.async_nolink((SUP, "worker-a"), held, "nolink")
+    child = await node("worker-a").start_child(SUP, held, "child")
+    await node("worker-a").link(child)
+    names = ("linked", "nolink", "child")
+    while not all(Path(FOLDER, name + ".started").exists() for name in names):
+        await asyncio.sleep(0.02)
+    os.kill(os.getpid(), signal.SIGKILL)  # the whole program is lost, its links with it
+
+ray.init(address=sys.argv[1], log_to_driver=False)
+asyncio.run(main())
+"""
+
+
+async def test_a_lost_callers_links_deliver_noconnection_on_the_node(
+    cluster: Nodes, worker_a: NodeHandle, tmp_path: Path
+) -> None:
+    """Ray does not end a detached actor's calls when their program dies: the node takes a
+    program that has gone silent for its caller_timeout for lost, as a BEAM node does a node
+    whose ticks stopped, and its links there deliver "noconnection"."""
+    program = subprocess.run(
+        [sys.executable, "-c", LOST_PROGRAM, cluster.cluster.address, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=SAFETY_SLOW * 3,
+    )
+    assert program.returncode == -signal.SIGKILL, program.stderr
+    await until(lambda: (tmp_path / "linked.finally").exists(), "the linked task stopped")
+    await until(lambda: (tmp_path / "child.finally").exists(), "the linked child stopped")
+    [left] = await worker_a.children(SUP)  # the nolink task runs on, as Elixir's would
+    assert not (tmp_path / "nolink.finally").exists()
+    await worker_a.terminate_child(SUP, left)
+    assert (tmp_path / "nolink.finally").exists()
 
 
 # -- crash reports ----------------------------------------------------------------------------

@@ -33,10 +33,17 @@ class Connector(Protocol):
     """How a cluster layer reaches the supervisors of its nodes."""
 
     def supervised(
-        self, node: str, supervisor: Hashable, shutdown: ShutdownTimeout, executor: ExecutorArg
+        self,
+        node: str,
+        supervisor: Hashable,
+        shutdown: ShutdownTimeout,
+        executor: ExecutorArg,
+        linked: bool,
     ) -> Executor:
         """An executor whose calls run as children of `supervisor` on `node`, each stopped
-        within `shutdown` by that supervisor, its function run by `executor` there."""
+        within `shutdown` by that supervisor, its function run by `executor` there;
+        `linked`: the calls' proxies are linked to their callers, so a caller whose whole
+        node is lost takes the children with it (``"noconnection"``), as a BEAM link does."""
         ...
 
 
@@ -68,7 +75,11 @@ def locate(sup_or_name: object) -> tuple[object, str | None]:
 
 
 def supervised_on(
-    node: str, supervisor: Hashable, shutdown: ShutdownTimeout, executor: ExecutorArg
+    node: str,
+    supervisor: Hashable,
+    shutdown: ShutdownTimeout,
+    executor: ExecutorArg,
+    linked: bool,
 ) -> Executor:
     """The executor of children of `supervisor` on `node` (see `Connector.supervised`)."""
     if _connector is None:
@@ -83,7 +94,7 @@ def supervised_on(
                 extra={"node": node},
             )
         return _Unreachable(node)
-    return _connector.supervised(node, supervisor, shutdown, executor)
+    return _connector.supervised(node, supervisor, shutdown, executor, linked)
 
 
 class _Unreachable(Executor):

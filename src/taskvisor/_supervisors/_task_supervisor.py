@@ -605,7 +605,7 @@ def _start_remote(
     supervisor, node = address
     supervisor = _check_remote_name(supervisor)
     kind = _child("temporary", shutdown)
-    remote = supervised_on(node, supervisor, kind[1], check_executor(executor))
+    remote = supervised_on(node, supervisor, kind[1], check_executor(executor), link)
     runner = runner_for(fn, remote)
     loop = running_loop(name)
     owner = live_caller(loop, name, args, (address, fn))
@@ -636,7 +636,8 @@ def _stream(
     if node is not None:  # a supervisor on another node: the proxies' executor is it
         check_shutdown(shutdown, infinity=False)
         supervisor = _check_remote_name(where)
-        remote = supervised_on(node, supervisor, shutdown, check_executor(options["executor"]))
+        executor = check_executor(options["executor"])
+        remote = supervised_on(node, supervisor, shutdown, executor, linked)
         options["executor"] = remote
         return build_stream(
             items, fn, options, spawn=functools.partial(spawn_task, Task), linked=linked, name=name

@@ -10,7 +10,9 @@ node whose VM died is: ``("nodedown", node)`` for the caller.
 
 from __future__ import annotations
 
+import os
 import threading
+import uuid
 from typing import Any
 
 import ray
@@ -22,6 +24,7 @@ from ._node_actor import ACTOR_PREFIX, NAMESPACE, NodeActor
 from ._nodes import of_this_job
 
 __all__ = [
+    "CALLER_ID",
     "actor_class",
     "actor_of",
     "forget_actor",
@@ -29,6 +32,9 @@ __all__ = [
     "nodedown_exit",
     "nodedown_of",
 ]
+
+CALLER_ID = f"{uuid.uuid4().hex[:12]}-{os.getpid()}"
+"""This program, among a node's callers (no ``.`` in it: a call id is ``CALLER_ID.<n>``)."""
 
 _handles: dict[str, Any] = {}
 _lock = threading.Lock()

@@ -19,6 +19,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import itertools
+import math
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Literal
 
@@ -39,9 +40,16 @@ from .._task import Task
 from .._types import ExitReason, ShutdownTimeout
 from .._validate import check_choice, check_shutdown
 from . import _nodes
-from ._actors import actor_class, actor_of, forget_actor, is_node_loss, nodedown_exit
+from ._actors import (
+    CALLER_ID,
+    actor_class,
+    actor_of,
+    forget_actor,
+    is_node_loss,
+    nodedown_exit,
+)
 from ._node_actor import ACTOR_PREFIX, NAMESPACE
-from ._remote import CALLER_ID, Connector
+from ._remote import Connector
 from ._reports_home import follow
 
 __all__ = ["NodeHandle", "node", "nodes", "start_node", "stop_node"]
@@ -61,6 +69,7 @@ async def start_node(
     strategy: Literal["one_for_one", "one_for_all", "rest_for_one"] = "one_for_one",
     max_restarts: int | None = 3,
     max_seconds: float = 5.0,
+    caller_timeout: float = 30.0,
 ) -> NodeHandle:
     """Start the taskvisor node `name` (or find it running) and return its handle.
 
@@ -68,9 +77,14 @@ async def start_node(
     running a `Supervisor` of `children` (child specs, as `Supervisor.start_link` takes
     them, with its `strategy`, `max_restarts` and `max_seconds`) for as long as the node
     lives. If that tree exits (its restart intensity exceeded), the node goes down: its
-    callers get ``("nodedown", name)``. A node found running keeps its own tree: `children`
-    are not started again. Children travel to the node by pickle; their functions must be
-    importable there (or travel by value, as a script's do).
+    callers get ``("nodedown", name)``. A node found running keeps its own tree (and its
+    `caller_timeout`): `children` are not started again. Children travel to the node by
+    pickle; their functions must be importable there (or travel by value, as a script's do).
+
+    `caller_timeout`: seconds after which a program with links to the node's processes (a
+    linked remote task, `NodeHandle.link`) that has given no sign of life is taken for
+    lost, and its links deliver ``"noconnection"`` there (Erlang's ``net_ticktime``, in
+    effect). A live program gives one every few seconds, from a thread of its own.
 
     Raises:
         TypeError, ValueError: a bad name or option.
@@ -82,6 +96,7 @@ async def start_node(
     """
     _check_node_name(name)
     check_choice(strategy, "strategy", ("one_for_one", "one_for_all", "rest_for_one"))
+    _check_caller_timeout(caller_timeout)
     specs = list(children)
     _require_ray()
     options = {"strategy": strategy, "max_restarts": max_restarts, "max_seconds": max_seconds}
@@ -95,7 +110,7 @@ async def start_node(
                     ("nodedown", name),
                     detail=f"no live Ray node has the label {_nodes.NODE_LABEL}={name!r}",
                 )
-            handle = _create_actor(name, found)
+            handle = _create_actor(name, found, caller_timeout)
         try:
             await _ask(name, handle, handle.start.remote(specs, options))
         except TaskExit as exc:
@@ -110,7 +125,7 @@ async def start_node(
     return NodeHandle(name)
 
 
-def _create_actor(name: str, found: str) -> Any:
+def _create_actor(name: str, found: str, caller_timeout: float) -> Any:
     """The node actor of `name` on the Ray node `found`: made, or found if another caller
     made it first (a detached actor outlives the caller that made it)."""
     return (
@@ -125,7 +140,7 @@ def _create_actor(name: str, found: str) -> Any:
             max_concurrency=1000,
             scheduling_strategy=NodeAffinitySchedulingStrategy(found, soft=False),
         )
-        .remote(name)
+        .remote(name, caller_timeout)
     )
 
 
@@ -299,7 +314,8 @@ class NodeHandle:
         if (caller, pid) in _relays:
             return
         actor = self._actor()
-        watch_id = f"{id(self)}-{next(_watch_ids)}"
+        watch_id = f"{CALLER_ID}.w{next(_watch_ids)}"
+        follow(self._name, actor)  # this program's sign of life for the node
         ref = actor.watch.remote(watch_id, pid)
         linked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         relay = Task.start(_relay, self._name, actor, ref, watch_id, pid, caller, linked)
@@ -429,6 +445,13 @@ def _pass_on(
         exit_inbox(proc).put(pid, reason)
     else:
         send_exit(proc, relay, reason)
+
+
+def _check_caller_timeout(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"caller_timeout must be a number of seconds, got {value!r}")
+    if not 0 < value < math.inf:
+        raise ValueError(f"caller_timeout must be a finite number of seconds > 0, got {value!r}")
 
 
 def _check_node_name(name: object) -> str:

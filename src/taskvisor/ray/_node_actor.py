@@ -19,6 +19,12 @@ Crash reports are written on the node, as anywhere, and kept a little while (`_R
 that a `run` answer carries its child's report home, and the reports of children that a
 caller started with `start_child` (restarts included) reach that caller when it polls
 `reports`.
+
+A caller's links to the node (a linked remote task, `NodeHandle.link`) break when its whole
+program is lost: Ray does not end a detached actor's calls when the program that made them
+dies, so callers with links poll `reports` as a sign of life, and one not heard from within
+the node's ``caller_timeout`` is lost (`_Callers`): its linked children are stopped with
+``"noconnection"``, as a BEAM link to a lost node delivers.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ import collections
 import contextlib
 import logging
 import os
-from collections.abc import Hashable
+import time
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from .._errors import TaskExit
@@ -42,7 +49,7 @@ from .._supervisors._task_supervisor import TaskSupervisor
 from .._task import Task
 from .._types import Exit, Ok
 
-__all__ = ["ACTOR_PREFIX", "NAMESPACE", "Answer", "NodeActor", "Report"]
+__all__ = ["ACTOR_PREFIX", "NAMESPACE", "Answer", "Call", "NodeActor", "Report"]
 
 ACTOR_PREFIX = "taskvisor.node:"
 NAMESPACE = "taskvisor"
@@ -52,6 +59,9 @@ Answer = tuple[str, Any, Any]
 ``("crash", error, report)`` (the exception encoded, and its crash report or None),
 ``("exit", reason, None)`` (a reason that is no exception: ``"shutdown"``, ``"noproc"``),
 ``("refused", error, None)`` (the supervisor refused the child: `MaxChildrenError`)."""
+
+Call = tuple[str, Hashable, Any, tuple[Any, ...], Any, Any, bool]
+"""A `run` call: ``(call_id, supervisor, fn, args, shutdown, executor, linked)``."""
 
 Report = dict[str, Any]
 """A crash report as it travels: the fields of the record's ``extra`` that can."""
@@ -113,11 +123,13 @@ class _Reports(logging.Handler):
 class NodeActor:
     """The Ray actor behind a taskvisor node (made a Ray actor class by `_nodes_home`)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, caller_timeout: float) -> None:
         set_this_node(name)
         self._name = name
         self._calls: dict[str, Pid] = {}  # run call id -> its child
+        self._linked: set[str] = set()  # the ids of the run calls whose callers are linked
         self._watchers: dict[str, Pid] = {}
+        self._callers = _Callers(caller_timeout, self._lose_caller)
         self._early: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._tree: Supervisor | None = None
         self._stopping = False
@@ -176,16 +188,15 @@ class NodeActor:
 
     # -- remote tasks --------------------------------------------------------------------
 
-    async def run(
-        self,
-        call_id: str,
-        supervisor: Hashable,
-        fn: Any,
-        args: tuple[Any, ...],
-        shutdown: Any,
-        executor: Any,
-    ) -> Answer:
-        """Run ``fn(*args)`` as a child of `supervisor`; answer when the child is dead."""
+    async def run(self, call: Call) -> Answer:
+        """Run ``fn(*args)`` as a child of `supervisor`; answer when the child is dead.
+
+        `call` is ``(call_id, supervisor, fn, args, shutdown, executor, linked)``, one
+        argument: Ray serialises each argument of a call on its own, and one costs a
+        third of seven. A `linked` child is stopped with ``"noconnection"`` if its caller's
+        program is lost (`_Callers`).
+        """
+        call_id, supervisor, fn, args, shutdown, executor, linked = call
         if self._early.pop(call_id, None) is not None:  # stopped before it began
             return ("exit", "shutdown", None)
         try:
@@ -199,6 +210,9 @@ class NodeActor:
         child = task.pid
         assert child is not None  # a started task has a pid
         self._calls[call_id] = child
+        if linked:
+            self._linked.add(call_id)
+            self._callers.seen(call_id)
         try:
             outcome = await Task.yield_(task, None)
         except asyncio.CancelledError:  # the call was cancelled on Ray: so is the child
@@ -206,6 +220,7 @@ class NodeActor:
             raise
         finally:
             del self._calls[call_id]
+            self._linked.discard(call_id)
         match outcome:
             case Ok(value):
                 return ("ok", encode_value(value), None)
@@ -268,6 +283,7 @@ class NodeActor:
         if self._early.pop(watch_id, None) is not None:
             return _UNLINKED
         self._watchers[watch_id] = Process.self()
+        self._callers.seen(watch_id)
         try:
             Process.link(pid)
             while True:
@@ -300,12 +316,73 @@ class NodeActor:
         """The crash reports numbered above `after` of the children that `caller_id`
         started, waiting up to `wait` seconds for any report; and the newest's number."""
         kept = self._reports
-        if kept.count <= after:
-            kept.arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(kept.arrived.wait(), wait)
+        with self._callers.polling(caller_id):
+            if kept.count <= after:
+                kept.arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(kept.arrived.wait(), self._callers.poll_for(wait))
         found = [r for number, who, r in kept.recent if number > after and who == caller_id]
         return kept.count, found
+
+    # -- callers on other nodes ---------------------------------------------------------------
+
+    def _lose_caller(self, caller_id: str) -> None:
+        """`caller_id`'s program is lost: its links to this node break, as a BEAM link to
+        a lost node does (``"noconnection"``)."""
+        prefix = caller_id + "."
+        for call_id in [c for c in self._linked if c.startswith(prefix)]:
+            Process.exit(self._calls[call_id], "noconnection")
+        for watch_id in [w for w in self._watchers if w.startswith(prefix)]:
+            Process.exit(self._watchers[watch_id], (_UNWATCH, "noconnection"))
+
+
+class _Callers:
+    """Which programs on other nodes are alive, as far as this node can tell.
+
+    Ray does not end a detached actor's calls when the program that made them dies, so a
+    node is told that its callers live: each caller with links here polls `reports` (its
+    follower, `taskvisor.ray._reports_home`), a poll at least every third of
+    `timeout`. A caller with links that has no poll running and has not been seen for
+    `timeout` seconds is lost: `lose(caller_id)` (Erlang's ``net_ticktime``, in effect).
+    """
+
+    def __init__(self, timeout: float, lose: Callable[[str], None]) -> None:
+        self.timeout = timeout
+        self._lose = lose
+        self._seen: dict[str, float] = {}  # caller id -> when it was last heard from
+        self._polls: collections.Counter[str] = collections.Counter()
+        self._checker: asyncio.Task[None] | None = None
+
+    def seen(self, call_id: str) -> None:
+        """The caller of `call_id` (``<caller id>.<n>``) made a linked call: it lives."""
+        caller_id = call_id.partition(".")[0]
+        self._seen[caller_id] = time.monotonic()
+        if self._checker is None:
+            self._checker = asyncio.get_running_loop().create_task(self._check())
+
+    def poll_for(self, wait: float) -> float:
+        """How long a poll may wait: never so long that a live caller looks lost."""
+        return min(wait, self.timeout / 3)
+
+    @contextlib.contextmanager
+    def polling(self, caller_id: str) -> Iterator[None]:
+        """Around a poll of `caller_id`: it lives while the poll runs, and when it ends."""
+        self._polls[caller_id] += 1
+        try:
+            yield
+        finally:
+            self._polls[caller_id] -= 1
+            if caller_id in self._seen:
+                self._seen[caller_id] = time.monotonic()
+
+    async def _check(self) -> None:
+        while True:
+            await asyncio.sleep(self.timeout / 4)
+            now = time.monotonic()
+            for caller_id, last in list(self._seen.items()):
+                if self._polls[caller_id] == 0 and now - last > self.timeout:
+                    del self._seen[caller_id]
+                    self._lose(caller_id)
 
 
 def _safe_repr(value: Any) -> str:

@@ -34,26 +34,22 @@ import concurrent.futures
 import contextlib
 import itertools
 import logging
-import os
-import uuid
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from .._errors import TaskExit
 from .._executors import Executor, ExecutorArg
 from .._executors._outcome import decode
-from .._runtime._reports import crash_text, mark_reported
+from .._runtime._reports import mark_reported
 from .._types import ShutdownTimeout
-from ._actors import actor_of, forget_actor, is_node_loss, nodedown_of
+from ._actors import CALLER_ID, actor_of, forget_actor, is_node_loss, nodedown_of
 from ._executor import DONE, KILLED, RUNNING, STOPPING, CallState
-from ._node_actor import Report
+from ._reports_home import follow, log_remote_report
 
-__all__ = ["CALLER_ID", "Connector", "RemoteCall", "RemoteSupervised", "log_remote_report"]
+__all__ = ["Connector", "RemoteCall", "RemoteSupervised"]
 
 logger = logging.getLogger("taskvisor")
 
-CALLER_ID = f"{uuid.uuid4().hex[:12]}-{os.getpid()}"
-"""This process, among a node's callers."""
 _call_ids = itertools.count(1)
 
 
@@ -61,23 +57,39 @@ class Connector:
     """The core's way to taskvisor nodes on Ray (`taskvisor._supervisors._remote`)."""
 
     def supervised(
-        self, node: str, supervisor: Hashable, shutdown: ShutdownTimeout, executor: ExecutorArg
+        self,
+        node: str,
+        supervisor: Hashable,
+        shutdown: ShutdownTimeout,
+        executor: ExecutorArg,
+        linked: bool,
     ) -> RemoteSupervised:
-        return RemoteSupervised(node, supervisor, shutdown, executor)
+        return RemoteSupervised(node, supervisor, shutdown, executor, linked)
 
 
 class RemoteSupervised(Executor):
-    """Calls that run as children of `supervisor` on the taskvisor node `node`."""
+    """Calls that run as children of `supervisor` on the taskvisor node `node`.
+
+    `linked`: their proxies are linked to their callers. The node then stops such a child
+    with ``"noconnection"`` when this whole program is lost (no sign of life from it within
+    the node's ``caller_timeout``: `follow` is that sign), as a BEAM link to a lost node.
+    """
 
     name = "remote"
 
     def __init__(
-        self, node: str, supervisor: Hashable, shutdown: ShutdownTimeout, executor: ExecutorArg
+        self,
+        node: str,
+        supervisor: Hashable,
+        shutdown: ShutdownTimeout,
+        executor: ExecutorArg,
+        linked: bool,
     ) -> None:
         self.node = node
         self.supervisor = supervisor
         self.shutdown = shutdown
         self.executor = executor
+        self.linked = linked
 
     def start(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> RemoteCall:
         loop = asyncio.get_running_loop()
@@ -85,7 +97,11 @@ class RemoteSupervised(Executor):
         call_id = f"{CALLER_ID}.{next(_call_ids)}"
         if actor is None:
             return RemoteCall(self, fn, call_id, None, None, loop)
-        ref = actor.run.remote(call_id, self.supervisor, fn, args, self.shutdown, self.executor)
+        if self.linked:
+            follow(self.node, actor)  # this program's sign of life for the node
+        ref = actor.run.remote(
+            (call_id, self.supervisor, fn, args, self.shutdown, self.executor, self.linked)
+        )
         return RemoteCall(self, fn, call_id, actor, ref, loop)
 
     def __repr__(self) -> str:
@@ -183,32 +199,3 @@ class RemoteCall:
             future.cancel()  # the child ended stopped: the proxy ends with its own reason
         else:
             future.set_exception(TaskExit(body, detail=f"on the taskvisor node {node!r}"))
-
-
-def log_remote_report(node: str, report: Report) -> None:
-    """Log a crash report from `node` on this process's ``taskvisor`` logger: its text
-    names the node, and ``extra`` has the node's fields and ``node``."""
-    if not logger.isEnabledFor(logging.ERROR):
-        return
-    text = crash_text(
-        report["task_pid"],
-        report["starter"],
-        report["banner"],
-        report["traceback"],
-        report["function"],
-        report["args_text"],
-        node,
-    )
-    logger.error(
-        text,
-        extra={
-            "node": node,
-            "task_pid": report["task_pid"],
-            "starter": report["starter"],
-            "callers": report["callers"],
-            "function": report["function"],
-            "reason": report["reason_text"],
-            "traceback": report["traceback"],
-            "remote": True,
-        },
-    )
