@@ -203,6 +203,9 @@ async def test_max_children_on_the_node(worker_a: NodeHandle, tmp_path: Path) ->
     result = await Task.yield_(refused, timeout=None)
     assert isinstance(result, Exit) and isinstance(result.reason, MaxChildrenError)
     assert result.reason.max_children == 1
+    with pytest.raises(TaskExit) as info:
+        await Task.await_(TaskSupervisor.async_nolink(("Limited", "worker-a"), where_and_who))
+    assert isinstance(info.value.reason, MaxChildrenError)
     with pytest.raises(MaxChildrenError):
         await worker_a.start_child("Limited", boom, "never")
     assert await worker_a.count_children("Limited") == {
