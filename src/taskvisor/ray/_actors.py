@@ -10,9 +10,12 @@ node whose VM died is: ``("nodedown", node)`` for the caller.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
 import threading
 import uuid
+import weakref
 from typing import Any
 
 import ray
@@ -24,17 +27,29 @@ from ._node_actor import ACTOR_PREFIX, NAMESPACE, NodeActor
 from ._nodes import of_this_job
 
 __all__ = [
-    "CALLER_ID",
     "actor_class",
     "actor_of",
+    "caller_id",
     "forget_actor",
     "is_node_loss",
     "nodedown_exit",
     "nodedown_of",
 ]
 
-CALLER_ID = f"{uuid.uuid4().hex[:12]}-{os.getpid()}"
-"""This program, among a node's callers (no ``.`` in it: a call id is ``CALLER_ID.<n>``)."""
+_PROGRAM = f"{uuid.uuid4().hex[:12]}-{os.getpid()}"
+_callers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, str] = weakref.WeakKeyDictionary()
+_caller_numbers = itertools.count(1)
+
+
+def caller_id(loop: asyncio.AbstractEventLoop) -> str:
+    """Who calls from `loop`, among a node's callers: this program and the loop (each loop
+    of a program tells the node that it lives, and gets its own crash reports). There is
+    no ``.`` in it: a call id is ``<caller id>.<n>``."""
+    found = _callers.get(loop)
+    if found is None:
+        found = _callers[loop] = f"{_PROGRAM}:{next(_caller_numbers)}"
+    return found
+
 
 _handles: dict[str, Any] = {}
 _lock = threading.Lock()

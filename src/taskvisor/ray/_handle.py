@@ -41,9 +41,9 @@ from .._types import ExitReason, ShutdownTimeout
 from .._validate import check_choice, check_shutdown
 from . import _nodes
 from ._actors import (
-    CALLER_ID,
     actor_class,
     actor_of,
+    caller_id,
     forget_actor,
     is_node_loss,
     nodedown_exit,
@@ -84,7 +84,8 @@ async def start_node(
     `caller_timeout`: seconds after which a program with links to the node's processes (a
     linked remote task, `NodeHandle.link`) that has given no sign of life is taken for
     lost, and its links deliver ``"noconnection"`` there (Erlang's ``net_ticktime``, in
-    effect). A live program gives one every few seconds, from a thread of its own.
+    effect). A live program gives one every few seconds from each event loop that has
+    links there, so a loop blocked for that long looks lost too.
 
     Raises:
         TypeError, ValueError: a bad name or option.
@@ -160,13 +161,12 @@ async def stop_node(name: str) -> None:
     if handle is None:
         return
     try:
-        await _ask(name, handle, handle.stop.remote())
+        await _ask(name, handle, handle.stop.remote())  # the node ends itself once stopped
     except TaskExit as exc:
         if exc.reason != ("nodedown", name):
             raise
     finally:
         forget_actor(name, handle)
-    ray.kill(handle, no_restart=True)
 
 
 def nodes() -> list[str]:
@@ -240,7 +240,8 @@ class NodeHandle:
             raise TypeError(f"fn must be callable, got {fn!r}")
         actor = self._actor()
         follow(self._name, actor)  # its crash reports come home
-        ref = actor.start_child.remote(CALLER_ID, supervisor, fn, args, restart, shutdown, executor)
+        caller = caller_id(asyncio.get_running_loop())
+        ref = actor.start_child.remote(caller, supervisor, fn, args, restart, shutdown, executor)
         child: Pid = await _ask(self._name, actor, ref)
         return child
 
@@ -314,7 +315,7 @@ class NodeHandle:
         if (caller, pid) in _relays:
             return
         actor = self._actor()
-        watch_id = f"{CALLER_ID}.w{next(_watch_ids)}"
+        watch_id = f"{caller_id(asyncio.get_running_loop())}.w{next(_watch_ids)}"
         follow(self._name, actor)  # this program's sign of life for the node
         ref = actor.watch.remote(watch_id, pid)
         linked: asyncio.Future[None] = asyncio.get_running_loop().create_future()

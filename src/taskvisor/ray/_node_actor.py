@@ -38,6 +38,8 @@ import time
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
+import ray
+
 from .._errors import TaskExit
 from .._executors._answer import encode_error, encode_value
 from .._process import Process
@@ -132,7 +134,7 @@ class NodeActor:
         self._callers = _Callers(caller_timeout, self._lose_caller)
         self._early: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._tree: Supervisor | None = None
-        self._stopping = False
+        self._stopped: asyncio.Future[None] | None = None  # the tree's stop, once asked
         self._reports = _Reports()
         crash_logger.addHandler(self._reports)
         if crash_logger.level == logging.NOTSET or crash_logger.level > logging.ERROR:
@@ -164,7 +166,7 @@ class NodeActor:
             signal = await Process.receive_exit(timeout=None)
             if signal is not None and signal[0] == tree.pid:
                 break
-        if not self._stopping:
+        if self._stopped is None:  # not asked to stop: the tree died
             crash_logger.error(
                 "the tree of the taskvisor node %r exited %r: the node goes down",
                 self._name,
@@ -175,12 +177,17 @@ class NodeActor:
             os._exit(1)
 
     async def stop(self) -> None:
-        """Stop the tree in order (its children last to first), then answer."""
-        tree = self._tree
-        if tree is None or self._stopping:
-            return
-        self._stopping = True
-        await Supervisor.stop(tree, "shutdown")
+        """Stop the tree in order (its children last to first), then end the actor: its
+        caller sees it die (`RayActorError`) instead of an answer, and so does every later
+        call. The node ends even if its caller stopped waiting."""
+        if self._stopped is None:
+            self._stopped = asyncio.ensure_future(self._stop_tree())
+        await asyncio.shield(self._stopped)  # a second stop waits for the first
+        ray.actor.exit_actor()  # type: ignore[no-untyped-call]
+
+    async def _stop_tree(self) -> None:
+        if self._tree is not None:
+            await Supervisor.stop(self._tree, "shutdown")
 
     async def alive_node(self) -> str:
         """The node's name: that it answers is the point."""

@@ -39,10 +39,10 @@ from typing import Any
 
 from .._errors import TaskExit
 from .._executors import Executor, ExecutorArg
-from .._executors._outcome import decode
+from .._executors._outcome import decode, resolve
 from .._runtime._reports import mark_reported
 from .._types import ShutdownTimeout
-from ._actors import CALLER_ID, actor_of, forget_actor, is_node_loss, nodedown_of
+from ._actors import actor_of, caller_id, forget_actor, is_node_loss, nodedown_of
 from ._executor import DONE, KILLED, RUNNING, STOPPING, CallState
 from ._reports_home import follow, log_remote_report
 
@@ -94,7 +94,7 @@ class RemoteSupervised(Executor):
     def start(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> RemoteCall:
         loop = asyncio.get_running_loop()
         actor = actor_of(self.node)
-        call_id = f"{CALLER_ID}.{next(_call_ids)}"
+        call_id = f"{caller_id(loop)}.{next(_call_ids)}"
         if actor is None:
             return RemoteCall(self, fn, call_id, None, None, loop)
         if self.linked:
@@ -180,15 +180,7 @@ class RemoteCall:
             return
         kind, body, report = answer.result()
         if kind == "ok" or kind == "refused":
-            try:
-                ok, value = decode(body, self.fn)
-            except Exception as exc:  # a value that cannot be unpickled here
-                future.set_exception(exc)
-                return
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+            resolve(future, body, self.fn)  # the value, or the refusal (MaxChildrenError)
         elif kind == "crash":
             crash = decode(body, self.fn)[1]
             if report is not None:
