@@ -379,6 +379,8 @@ class _Callers:
             yield
         finally:
             self._polls[caller_id] -= 1
+            if not self._polls[caller_id]:
+                del self._polls[caller_id]
             if caller_id in self._seen:
                 self._seen[caller_id] = time.monotonic()
 
@@ -387,7 +389,7 @@ class _Callers:
             await asyncio.sleep(self.timeout / 4)
             now = time.monotonic()
             for caller_id, last in list(self._seen.items()):
-                if self._polls[caller_id] == 0 and now - last > self.timeout:
+                if caller_id not in self._polls and now - last > self.timeout:
                     del self._seen[caller_id]
                     self._lose(caller_id)
 
