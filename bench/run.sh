@@ -3,6 +3,7 @@
 #                  bash bench/run.sh [--python VERSIONS] --soak [soak_start_child.py options...]
 #                  bash bench/run.sh [--python VERSIONS] --blocking [blocking.py options...]
 #                  bash bench/run.sh [--python VERSIONS] --ray [ray_node.py options...]
+#                  bash bench/run.sh [--python VERSIONS] --telemetry [telemetry.py options...]
 # Without --python: creates/uses .venv at the repository root (python3), installs taskvisor
 # with its `bench` extra (uvloop, aiometer, anyio, trio, aiojobs, pebble), then runs every
 # system side by side (or, with --soak, only the start_child soak).
@@ -46,6 +47,9 @@ run_in() {  # run_in PYTHON VENV ARGS...: make VENV with PYTHON if missing, inst
     elif [ "${1:-}" = "--ray" ]; then
         shift
         "$venv/bin/python" bench/ray_node.py "$@"
+    elif [ "${1:-}" = "--telemetry" ]; then
+        shift
+        "$venv/bin/python" bench/telemetry.py "$@"
     else
         "$venv/bin/python" bench/run.py "$@"
     fi
@@ -56,7 +60,7 @@ if [ "${1:-}" = "--python" ]; then
     versions="${2:?--python needs versions, e.g. --python 3.11,3.13}"
     shift 2
 fi
-if [ "${1:-}" != "--soak" ] && [ "${1:-}" != "--blocking" ] && [ "${1:-}" != "--ray" ] && ! command -v elixir >/dev/null 2>&1; then
+if [ "${1:-}" != "--soak" ] && [ "${1:-}" != "--blocking" ] && [ "${1:-}" != "--ray" ] && [ "${1:-}" != "--telemetry" ] && ! command -v elixir >/dev/null 2>&1; then
     echo "elixir: not installed (apt-get install elixir)" >&2
 fi
 if [ -z "$versions" ]; then

@@ -29,6 +29,7 @@ import asyncio
 import collections
 import enum
 import os
+import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -40,6 +41,7 @@ from collections.abc import (
 )
 from typing import Any, Generic, TypeVar
 
+from ._callables import describe_fn
 from ._errors import TaskExit
 from ._executors import Executor, Runner, executor_of, runner_for
 from ._reasons import is_normal
@@ -62,9 +64,10 @@ from ._runtime._suspend import suspend, wake
 from ._runtime._tether import Tether, release, tether
 from ._stream_feed import AsyncFeed
 from ._stream_options import StreamOptions, validate_stream_options
+from ._telemetry import emit, listened
 from ._types import Exit, ExitReason, Ok
 
-__all__ = ["Spawn", "TaskStream", "build_stream"]
+__all__ = ["STREAM_ITEM", "Spawn", "TaskStream", "build_stream"]
 
 T = TypeVar("T")
 
@@ -90,6 +93,10 @@ class _TimedOut:
     def __init__(self, item: Any, index: int) -> None:
         self.item = item
         self.index = index
+
+
+STREAM_ITEM = ("taskvisor", "stream", "item")
+"""Emitted per result a stream hands out (see docs/observability.md)."""
 
 
 class _State(enum.Enum):
@@ -167,6 +174,9 @@ class TaskStream(Generic[T]):
         self._waiter: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._results: AsyncGenerator[Ok[T] | Exit, None] | None = None
+        # when each running task started, while a handler listens to STREAM_ITEM (decided
+        # when the stream begins: no test per item otherwise)
+        self._began_at: dict[Task, int] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -346,6 +356,8 @@ class TaskStream(Generic[T]):
             self._feed = AsyncFeed(aiter(items), self._wake_consumer)
         else:
             self._iter = iter(items)
+        if listened(STREAM_ITEM):
+            self._began_at = {}
         self._state = _State.RUNNING
 
     def _fill(self) -> None:
@@ -382,6 +394,8 @@ class TaskStream(Generic[T]):
             self._ended_in_spawn = False
             return
         self._running[task] = index
+        if self._began_at is not None:
+            self._began_at[task] = time.monotonic_ns()
         if self._timeout is not None and self._executor is None:  # it runs now: time it
             self._start_clock(task, loop, self._timeout)
 
@@ -447,8 +461,28 @@ class TaskStream(Generic[T]):
                 self._ready[index] = result
             else:
                 self._ready_unordered.append(result)
+        if self._began_at is not None:
+            self._item_event(task, index, result)
         if self._waiter is not None:
             wake(self._waiter)
+
+    def _item_event(
+        self, task: Task, index: int, result: Ok[Any] | Exit | _TimedOut | None
+    ) -> None:
+        """Emit STREAM_ITEM for the result of `task` (the input at `index`), if it has one."""
+        assert self._began_at is not None
+        began = self._began_at.pop(task, None)
+        if began is None or not isinstance(result, Ok | Exit):
+            return  # ended inside spawn, or a result nobody gets (closed, timed out)
+        now = time.monotonic_ns()
+        metadata = {
+            "stream": id(self),
+            "function": describe_fn(self._fn),
+            "index": index,
+            "result": "exit" if isinstance(result, Exit) else "ok",
+            "reason": result.reason if isinstance(result, Exit) else None,
+        }
+        emit(STREAM_ITEM, {"duration": now - began, "monotonic_time": now}, metadata)
 
     def _arrive_timeout(self, item: Any, index: int) -> None:
         """An ``on_timeout="exit"`` timeout arrived: put its mark after the results that

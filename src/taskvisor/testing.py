@@ -27,6 +27,9 @@ Also here, from inside taskvisor, for tests of their own:
   executor's call whose node went away raises ``TaskExit(NoConnection(node))``); every wait
   on such a task raises ``TaskExit(("nodedown", node))``. A plain ``"noconnection"`` is
   blamed on this node, `LOCAL_NODE` (``"nonode@nohost"``, Elixir's ``node()``).
+- `task_telemetry_on()`: whether processes run the observed wrapper that emits the
+  ``("taskvisor", "task", ...)`` telemetry events: only while a handler is attached to one
+  of them (`taskvisor.telemetry`).
 - `pid_at(node, number)`: the pid of process `number` on the taskvisor node `node` (a local
   pid when `node` is this process's), as a pid that came back from a node is; for tests of
   what taskvisor does with remote pids without a cluster.
@@ -45,7 +48,7 @@ from ._demo._service import DailyService
 from ._executors import _launch, default_thread_pool
 from ._reasons import LOCAL_NODE, NoConnection
 from ._runtime import _exits, _pid, _proc
-from ._runtime._api import state_of, task_of
+from ._runtime._api import observing, state_of, task_of
 from ._runtime._pid import Pid, pid_at
 from ._supervisors._intensity import RestartIntensity
 
@@ -67,6 +70,7 @@ __all__ = [
     "pid_table_size",
     "process_state",
     "reset_process_table",
+    "task_telemetry_on",
 ]
 
 
@@ -172,3 +176,9 @@ def off_posix() -> Iterator[None]:
         yield
     finally:
         _launch.POSIX = old
+
+
+def task_telemetry_on() -> bool:
+    """Whether processes now run the observed wrapper (a handler listens to a task event);
+    False means the plain, unobserved spawn path."""
+    return observing()

@@ -18,6 +18,7 @@ from .._errors import TaskExit
 from .._types import ExitReason
 from . import _pid
 from ._exits import ExitInbox
+from ._observe import observing
 from ._proc import DEAD, DOOMED, RUNNING, SPAWNED, Proc, Watcher, live
 from ._suspend import suspend
 
@@ -43,6 +44,7 @@ __all__ = [
     "kill",
     "link",
     "loop_of",
+    "observing",
     "parent_of",
     "pid_of",
     "process_of",

@@ -93,6 +93,9 @@ class Proc:
     reports_crashes: ClassVar[bool] = True
     """Whether an abnormal exit writes a crash report (not for adopted tasks)."""
 
+    emits_task_events: ClassVar[bool] = True
+    """Whether it emits the telemetry of a task (`_observe`; supervisors have their own)."""
+
     _aio: asyncio.Task[None] | None
     _args: tuple[Any, ...]
     _call: Call | None  # the executor call it awaits right now (see `_executing`)

@@ -40,6 +40,7 @@ __all__ = [
     "mark_reported",
     "report_crash",
     "reported_on",
+    "user_traceback",
 ]
 
 logger = logging.getLogger("taskvisor")
@@ -62,11 +63,16 @@ class CrashReport:
     @property
     def traceback(self) -> str:
         """The exception and the task's own stack (taskvisor's wrapper frames left out)."""
-        exc = self.exception
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-            tb = tb.tb_next
-        return "".join(traceback.format_exception(type(exc), exc, tb))
+        return user_traceback(self.exception)
+
+
+def user_traceback(exc: BaseException) -> str:
+    """`exc` and its traceback as text, from the first frame outside taskvisor (the
+    runtime's wrapper frames are left out)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
 def format_report(report: CrashReport) -> str:

@@ -19,6 +19,8 @@ __all__ = ["Supervising", "ask_stop"]
 class Supervising(Proc):
     __slots__ = ()
 
+    emits_task_events = False  # a supervisor's telemetry is its own (`_supervisors`)
+
     # -- hooks for the supervisor ---------------------------------------------------------
 
     def _linked_exited(self, source: Proc, reason: ExitReason) -> None:
@@ -29,8 +31,8 @@ class Supervising(Proc):
         """Its exit reason is sealed: stop the children, then end."""
         raise NotImplementedError
 
-    def _on_end(self) -> None:
-        """It is about to die (its links and monitors fire next)."""
+    def _on_end(self, reason: ExitReason) -> None:
+        """It is about to die with `reason` (its links and monitors fire next)."""
 
     # -- the runtime's side -----------------------------------------------------------------
 
@@ -52,7 +54,7 @@ class Supervising(Proc):
         ask_stop(self, reason)
 
     def _finish(self, reason: ExitReason, **kwargs: object) -> None:
-        self._on_end()
+        self._on_end(reason)
         super()._finish(reason, **kwargs)  # type: ignore[arg-type]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import time
 from collections.abc import Hashable, Iterable
 from typing import Any, Self, TypeVar
 
@@ -42,12 +43,18 @@ from .._runtime._reports import log_event, logger
 from .._runtime._stopping import begin_stop
 from .._runtime._supervising import Supervising, ask_stop
 from .._runtime._suspend import suspend, wake
+from .._telemetry import emit, listened
 from .._types import ExitReason, ShutdownTimeout
 from ._intensity import RestartIntensity
 from ._registry import register, unregister, whereis
 from ._remote import locate
 
 __all__ = [
+    "SUPERVISOR_INIT",
+    "SUPERVISOR_MAX_CHILDREN",
+    "SUPERVISOR_MAX_RESTARTS",
+    "SUPERVISOR_RESTART",
+    "SUPERVISOR_STOP",
     "SupervisorProcess",
     "alive",
     "check_name",
@@ -55,6 +62,12 @@ __all__ = [
     "restarts",
     "stop_supervisor",
 ]
+
+SUPERVISOR_INIT = ("taskvisor", "supervisor", "init")
+SUPERVISOR_STOP = ("taskvisor", "supervisor", "stop")
+SUPERVISOR_RESTART = ("taskvisor", "supervisor", "restart")
+SUPERVISOR_MAX_RESTARTS = ("taskvisor", "supervisor", "max_restarts")
+SUPERVISOR_MAX_CHILDREN = ("taskvisor", "supervisor", "max_children")
 
 
 def _hashable(value: object) -> bool:
@@ -101,8 +114,9 @@ NEW, STARTED = Boot.NEW, Boot.STARTED
 class SupervisorProcess(Supervising):
     """The process record shared by `TaskSupervisor` and `Supervisor`."""
 
-    __slots__ = ("_intensity", "_loop", "_name", "_phase", "_stop_asked", "_up")
+    __slots__ = ("_began", "_intensity", "_loop", "_name", "_phase", "_stop_asked", "_up")
 
+    _began: int  # time.monotonic_ns() when it came up, 0 before (its stop event's duration)
     _phase: Boot
     _intensity: RestartIntensity
     _loop: asyncio.AbstractEventLoop  # set when STARTED
@@ -114,6 +128,7 @@ class SupervisorProcess(Supervising):
         """Fill in a new supervisor's record (NEW: its process starts later, once)."""
         start(self, None, (), None, None)
         self._phase = NEW
+        self._began = 0
         self._name = check_name(name)
         self._intensity = intensity
 
@@ -174,6 +189,10 @@ class SupervisorProcess(Supervising):
                         TaskExit(reason, (f"{type(self).__name__}.start_link", ()))
                     )
         if failure is None:
+            self._began = time.monotonic_ns()
+            if listened(SUPERVISOR_INIT):
+                measurements = {"system_time": time.time_ns(), "monotonic_time": self._began}
+                emit(SUPERVISOR_INIT, measurements, self._telemetry_metadata())
             await self._run()
 
     async def __aenter__(self) -> Self:
@@ -221,14 +240,35 @@ class SupervisorProcess(Supervising):
         if not self._stop_asked.done():
             self._stop_asked.set_result(None)
 
-    def _on_end(self) -> None:
+    def _on_end(self, reason: ExitReason) -> None:
         if self._name is not None:
             unregister(self._name, self)
+        if self._began and listened(SUPERVISOR_STOP):  # it came up: its init was emitted
+            now = time.monotonic_ns()
+            metadata = {**self._telemetry_metadata(), "reason": reason}
+            emit(SUPERVISOR_STOP, {"duration": now - self._began, "monotonic_time": now}, metadata)
 
-    def _too_many_restarts(self) -> bool:
-        """Count a restart now; past the limit, log it and stop with ``"shutdown"``."""
-        if self._intensity.allow(self._loop.time()):
+    def _telemetry_metadata(self) -> dict[str, Any]:
+        """What every supervisor event says of the supervisor."""
+        return {
+            "supervisor": (pid_of(self), self._name),
+            "kind": type(self).__name__,
+            "max_restarts": self._intensity.max_restarts,
+            "max_seconds": self._intensity.max_seconds,
+        }
+
+    def _too_many_restarts(self, child: object, reason: ExitReason) -> bool:
+        """Count a restart of `child` (its pid, or its id in a `Supervisor`), which exited
+        with `reason`; past the limit, log it and stop with ``"shutdown"``."""
+        intensity = self._intensity
+        if intensity.allow(self._loop.time()):
+            if listened(SUPERVISOR_RESTART):
+                metadata = {**self._telemetry_metadata(), "child": child, "reason": reason}
+                emit(SUPERVISOR_RESTART, {"count": intensity.count}, metadata)
             return False
+        if listened(SUPERVISOR_MAX_RESTARTS):
+            metadata = {**self._telemetry_metadata(), "child": child, "reason": reason}
+            emit(SUPERVISOR_MAX_RESTARTS, {"restarts": intensity.count}, metadata)
         logger.error(
             "%r reached its maximum restart intensity (%r) and shuts down",
             self,

@@ -59,6 +59,19 @@ class RestartIntensity:
             times.popleft()
         return len(times) <= self._max_restarts
 
+    @property
+    def max_restarts(self) -> int | None:
+        return self._max_restarts
+
+    @property
+    def max_seconds(self) -> float:
+        return self._max_seconds
+
+    @property
+    def count(self) -> int:
+        """The restarts counted in the window, as of the last `allow`."""
+        return len(self._times)
+
     def __repr__(self) -> str:
         if self._max_restarts is None:
             return "no restart limit"

@@ -300,7 +300,7 @@ class Supervisor(SupervisorProcess):
         await self._stop_children(self._running_in_reverse(), concurrently=False)
 
     async def _handle_exit(self, spec: ChildSpec, reason: ExitReason) -> None:
-        if not restarts(spec.restart, reason) or self._too_many_restarts():
+        if not restarts(spec.restart, reason) or self._too_many_restarts(spec.id, reason):
             self._child_of[spec.id].state = STOPPED
             if spec.restart == "temporary":
                 self._forget(spec)

@@ -18,6 +18,7 @@ from asyncio.events import _get_running_loop
 from collections.abc import AsyncIterable, Callable, Coroutine, Hashable, Iterable
 from typing import Any, Literal, Never, TypeVar, TypeVarTuple, Unpack, overload
 
+from .._callables import describe_fn
 from .._child_spec import ChildInfo, ChildSpec, Restart
 from .._errors import MaxChildrenError
 from .._executors import ExecutorArg, Runner, check_executor, runner_for
@@ -44,10 +45,12 @@ from .._runtime._stopping import stop as stop_process
 from .._stream import TaskStream, build_stream
 from .._stream_options import SupervisedStreamOptions, stream_options, supervised_stream_signature
 from .._task import Task
+from .._telemetry import emit, listened
 from .._types import ExitReason, ShutdownTimeout
 from .._validate import check_choice, check_shutdown, hide_catch_all, keywords_for_fn
 from ._base import (
     STARTED,
+    SUPERVISOR_MAX_CHILDREN,
     SupervisorProcess,
     alive,
     check_name,
@@ -508,6 +511,9 @@ class TaskSupervisor(SupervisorProcess):
         caller = live_caller(self._loop, name, args, (self, fn))
         limit = self._max_children
         if limit is not None and len(self._children) >= limit:
+            if listened(SUPERVISOR_MAX_CHILDREN):
+                metadata = {**self._telemetry_metadata(), "function": describe_fn(fn)}
+                emit(SUPERVISOR_MAX_CHILDREN, {"children": len(self._children)}, metadata)
             named = "" if self._name is None else f" {self._name!r}"
             who = f"TaskSupervisor{named} {pid_of(self)!r} is at its max_children={limit}: "
             raise MaxChildrenError(who + full, pid_of(self), limit)
@@ -549,7 +555,7 @@ class TaskSupervisor(SupervisorProcess):
         """Restart `child` if its restart says so and the intensity allows."""
         if not restarts(kind[0], reason):
             return
-        if self._too_many_restarts():
+        if self._too_many_restarts(pid_of(child), reason):
             return
         self._adopt(respawn(child, self._loop, self, self), kind)
 

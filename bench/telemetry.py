@@ -1,0 +1,73 @@
+"""What telemetry costs the spawn path: spawn + await with no handler, with a no-op handler
+attached to the task events, and after detaching it, in turns (issue 13).
+
+    .venv/bin/python bench/telemetry.py [--n 10000] [--rounds 7]
+
+Each round times ``Task.async_`` + ``Task.await_many`` of N tasks that return at once (100
+at a time) three ways, one after the other in this interpreter: **none** (no handler: the
+plain wrapper), **no-op handler** (a handler that does nothing, attached to
+``("taskvisor", "task", "start" | "stop" | "exception")``: the observed wrapper, the
+metadata and the calls), and **detached** (the same handler detached again: the plain
+wrapper swapped back). The table shows medians in microseconds per task and the ratio to
+"none". The cost of "none" against the core before telemetry is measured by
+``bench/ab_stream.py --base <rev> --case windows`` (the base's ``src/`` in a fresh
+interpreter), since one interpreter cannot hold both. Target: "none" and "detached" within
+2 % of each other and of the base.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import time
+from typing import Any
+
+from taskvisor import Task, telemetry
+
+TASK_EVENTS = [("taskvisor", "task", end) for end in ("start", "stop", "exception")]
+
+
+async def work(i: int) -> int:
+    return i
+
+
+def spawn_await(n: int) -> float:
+    async def main() -> float:
+        gc.collect()
+        start = time.perf_counter()
+        for first in range(0, n, 100):
+            await Task.await_many([Task.async_(work, i) for i in range(first, first + 100)])
+        return (time.perf_counter() - start) / n * 1e6
+
+    return asyncio.run(main())
+
+
+def no_op(event: tuple[str, ...], measurements: dict[str, Any], metadata: dict[str, Any]) -> None:
+    pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    samples: dict[str, list[float]] = {"none": [], "no-op handler": [], "detached": []}
+    spawn_await(args.n // 10)  # warm up
+    for _ in range(args.rounds):
+        samples["none"].append(spawn_await(args.n))
+        telemetry.attach_many("bench", TASK_EVENTS, no_op)
+        samples["no-op handler"].append(spawn_await(args.n))
+        telemetry.detach("bench")
+        samples["detached"].append(spawn_await(args.n))
+    none = statistics.median(samples["none"])
+    print(f"# python bench/telemetry.py --n {args.n} --rounds {args.rounds}")
+    print("spawn + await_many, 100 at a time (median us per task):")
+    for name, values in samples.items():
+        us = statistics.median(values)
+        print(f"  {name:<16} {us:7.2f} us  {us / none:5.2f}x none")
+
+
+if __name__ == "__main__":
+    main()
