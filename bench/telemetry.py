@@ -13,6 +13,10 @@ wrapper swapped back). The table shows medians in microseconds per task and the 
 ``bench/ab_stream.py --base <rev> --case windows`` (the base's ``src/`` in a fresh
 interpreter), since one interpreter cannot hold both. Target: "none" and "detached" within
 2 % of each other and of the base.
+
+It then times a look at the tree: ``taskvisor.tree()`` and ``format_tree()`` with one
+`TaskSupervisor` holding `--children` running children (10,000 by default), the cost of
+calling them from a health endpoint.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import statistics
 import time
 from typing import Any
 
-from taskvisor import Task, telemetry
+from taskvisor import Task, TaskSupervisor, format_tree, telemetry, tree
 
 TASK_EVENTS = [("taskvisor", "task", end) for end in ("start", "stop", "exception")]
 
@@ -48,10 +52,35 @@ def no_op(event: tuple[str, ...], measurements: dict[str, Any], metadata: dict[s
     pass
 
 
+def look_at_the_tree(children: int, rounds: int) -> tuple[float, float]:
+    """Median milliseconds of tree() and of format_tree() with `children` running."""
+
+    async def main() -> tuple[float, float]:
+        held = asyncio.Event()
+        async with TaskSupervisor(name="Bench.Tree") as sup:
+            for _ in range(children):
+                TaskSupervisor.start_child(sup, held.wait)
+            await asyncio.sleep(0)
+            snapshots, texts = [], []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                roots = tree()
+                snapshots.append((time.perf_counter() - start) * 1e3)
+                start = time.perf_counter()
+                format_tree(roots)
+                texts.append((time.perf_counter() - start) * 1e3)
+            assert sum(len(r.children) for r in roots) == children
+            held.set()
+        return statistics.median(snapshots), statistics.median(texts)
+
+    return asyncio.run(main())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--children", type=int, default=10_000)
     args = parser.parse_args()
     samples: dict[str, list[float]] = {"none": [], "no-op handler": [], "detached": []}
     spawn_await(args.n // 10)  # warm up
@@ -62,11 +91,18 @@ def main() -> None:
         telemetry.detach("bench")
         samples["detached"].append(spawn_await(args.n))
     none = statistics.median(samples["none"])
-    print(f"# python bench/telemetry.py --n {args.n} --rounds {args.rounds}")
+    print(
+        f"# python bench/telemetry.py --n {args.n} --rounds {args.rounds} "
+        f"--children {args.children}"
+    )
     print("spawn + await_many, 100 at a time (median us per task):")
     for name, values in samples.items():
         us = statistics.median(values)
         print(f"  {name:<16} {us:7.2f} us  {us / none:5.2f}x none")
+    snapshot, text = look_at_the_tree(args.children, args.rounds)
+    print(f"a look at the tree, {args.children} children (median ms):")
+    print(f"  tree()           {snapshot:7.1f} ms")
+    print(f"  format_tree()    {text:7.1f} ms (of the snapshot)")
 
 
 if __name__ == "__main__":

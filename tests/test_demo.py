@@ -48,6 +48,15 @@ class TestDemoCommand:
         assert out.count("| Function: taskvisor._demo.step_account_setup.CRM.create_user") == 2
         assert "call 3: POST /users -> 201, user created" in out
         assert "TaskSupervisor.children('AccountSetupSupervisor') -> []" in out
+        assert "|     Traceback (most recent call last):" in out  # the steps' frames are shown
+        # the tree, as format_tree() draws it, once the two children are started
+        assert re.search(r"\n {8}<0\.\d+\.0> supervisor, 0 restarts in the window\n", out)
+        assert re.search(
+            r"\n {8}└─ <0\.\d+\.0> task_supervisor AccountSetupSupervisor, 0 restarts in the "
+            r"window \(permanent, id 'AccountSetupSupervisor'\)\n {11}├─ <0\.\d+\.0> process "
+            r"taskvisor\._demo\.step_account_setup\.CRM\.create_user \(transient, spawned\)\n",
+            out,
+        )
         # the blocking step: the same examples from sync code, in a thread with no loop
         sync = step_output(out, "The same from sync code (taskvisor.blocking)")
         assert "res + Task.await_(task) = 42" in sync

@@ -21,6 +21,7 @@ from ._stream import TaskStream
 from ._supervisors._application import run_application
 from ._supervisors._supervisor import Supervisor
 from ._supervisors._task_supervisor import TaskSupervisor
+from ._supervisors._tree import ProcessInfo, format_tree, tree
 from ._task import Task
 from ._types import Exit, ExitReason, Ok
 from ._watchdog import LoopWatchdog
@@ -37,6 +38,7 @@ __all__ = [
     "Ok",
     "Pid",
     "Process",
+    "ProcessInfo",
     "ProcessPool",
     "RemoteError",
     "RemoteTraceback",
@@ -48,8 +50,10 @@ __all__ = [
     "TaskTimeout",
     "ThreadPool",
     "WorkerCrashedError",
+    "format_tree",
     "run_application",
     "set_default_executor",
+    "tree",
 ]
 
 for _name in __all__:

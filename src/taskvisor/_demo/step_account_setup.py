@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from taskvisor import Pid, Process, Supervisor, TaskSupervisor
+from taskvisor import Pid, Process, Supervisor, TaskSupervisor, format_tree, tree
 
-from ._narrate import Narrator
+from ._narrate import INDENT, Narrator
 from ._step import Step
 
 __all__ = ["STEP"]
@@ -74,11 +74,14 @@ def set_up_user_account(user: str, crm: CRM, fulfillment: Fulfillment) -> tuple[
 
 async def run(say: Narrator) -> None:
     crm, fulfillment = CRM(say), Fulfillment(say)
-    async with Supervisor([TaskSupervisor.child_spec(name=SUPERVISOR)]) as tree:
-        say.say(f"the application's tree {tree.pid} started the task supervisor {SUPERVISOR!r}")
+    async with Supervisor([TaskSupervisor.child_spec(name=SUPERVISOR)]) as tree_sup:
+        say.say(f"the application's tree {tree_sup.pid} started the task supervisor {SUPERVISOR!r}")
         crm_pid, location_pid = set_up_user_account("ada@example.com", crm, fulfillment)
         say.say(f"set_up_user_account(user) in {Process.self()} returned at once:")
         say.note(f"create_user {crm_pid} and set_nearest_location {location_pid} run on their own")
+        say.note("the application's tree now, as taskvisor.format_tree() shows it:")
+        for line in format_tree([info for info in tree() if info.pid == tree_sup.pid]).split("\n"):
+            say.line(INDENT * 2 + line)
         await crm.done.wait()
         await fulfillment.done.wait()
         while children := TaskSupervisor.children(SUPERVISOR):

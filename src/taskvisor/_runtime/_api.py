@@ -34,6 +34,7 @@ __all__ = [
     "current_process",
     "describe",
     "doom",
+    "every_process",
     "exit_inbox",
     "exit_now",
     "function_of",
@@ -115,6 +116,11 @@ def reason_of(proc: Proc) -> ExitReason:
 def state_of(proc: Proc) -> Literal["spawned", "running", "doomed", "dead"]:
     """The lifecycle state's name, for a repr."""
     return proc._state.value
+
+
+def every_process() -> list[Proc]:
+    """Every live process that runs a coroutine (a snapshot of the process table)."""
+    return list(live.values())
 
 
 def function_of(proc: Proc) -> Callable[..., Any] | None:

@@ -46,6 +46,7 @@ __all__ = [
 logger = logging.getLogger("taskvisor")
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_DEMO_DIR = os.path.join(_PACKAGE_DIR, "_demo") + os.sep  # the demo's steps are user code
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +67,16 @@ class CrashReport:
         return user_traceback(self.exception)
 
 
+def _is_machinery(filename: str) -> bool:
+    """Whether a frame of `filename` is taskvisor's own (the demo's steps are not)."""
+    return filename.startswith(_PACKAGE_DIR) and not filename.startswith(_DEMO_DIR)
+
+
 def user_traceback(exc: BaseException) -> str:
     """`exc` and its traceback as text, from the first frame outside taskvisor (the
     runtime's wrapper frames are left out)."""
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while tb is not None and _is_machinery(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb))
 

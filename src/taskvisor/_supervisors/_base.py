@@ -152,6 +152,10 @@ class SupervisorProcess(Supervising):
     def _shutdown_of(self, child: Proc) -> ShutdownTimeout:
         raise NotImplementedError
 
+    def _child_entries(self) -> list[tuple[Proc, str, Hashable | None]]:
+        """The running children, oldest first: ``(process, restart, child id or None)``."""
+        raise NotImplementedError
+
     # -- starting -------------------------------------------------------------------------
 
     async def _boot(self, link: bool, call: tuple[str, tuple[Any, ...]]) -> None:
@@ -247,6 +251,10 @@ class SupervisorProcess(Supervising):
             now = time.monotonic_ns()
             metadata = {**self._telemetry_metadata(), "reason": reason}
             emit(SUPERVISOR_STOP, {"duration": now - self._began, "monotonic_time": now}, metadata)
+
+    def _recent_restarts(self) -> int:
+        """Its restarts in the current window (0 before it came up)."""
+        return self._intensity.recent(self._loop.time()) if self._began else 0
 
     def _telemetry_metadata(self) -> dict[str, Any]:
         """What every supervisor event says of the supervisor."""

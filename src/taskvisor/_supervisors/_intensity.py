@@ -72,6 +72,10 @@ class RestartIntensity:
         """The restarts counted in the window, as of the last `allow`."""
         return len(self._times)
 
+    def recent(self, now: float) -> int:
+        """The restarts in the window that ends at `now` (0 with no limit: none are kept)."""
+        return sum(1 for then in self._times if then + self._max_seconds >= now)
+
     def __repr__(self) -> str:
         if self._max_restarts is None:
             return "no restart limit"

@@ -364,6 +364,14 @@ class Supervisor(SupervisorProcess):
     def _is_child(self, proc: Proc) -> bool:
         return self._spec_of(proc) is not None
 
+    def _child_entries(self) -> list[tuple[Proc, str, Hashable | None]]:
+        entries: list[tuple[Proc, str, Hashable | None]] = []
+        for spec in self._specs:
+            proc = self._child_of[spec.id].proc
+            if proc is not None:
+                entries.append((proc, spec.restart, spec.id))
+        return entries
+
     def _shutdown_of(self, child: Proc) -> ShutdownTimeout:
         spec = self._spec_of(child)
         return 5.0 if spec is None else spec.shutdown

@@ -547,6 +547,9 @@ class TaskSupervisor(SupervisorProcess):
         kind = self._children.get(child)
         return 5.0 if kind is None else kind[1]
 
+    def _child_entries(self) -> list[tuple[Proc, str, Hashable | None]]:
+        return [(child, kind[0], None) for child, kind in list(self._children.items())]
+
     def _child_exited(self, child: Proc, reason: ExitReason) -> None:
         """A child no longer counted (terminated, or ended inside spawn): nothing to do;
         running children's exits take the fast path in `_on_linked_exit`."""
