@@ -14,7 +14,9 @@ wrapper swapped back). The table shows medians in microseconds per task and the 
 interpreter), since one interpreter cannot hold both. Target: "none" and "detached" within
 2 % of each other and of the base.
 
-It then times a look at the tree: ``taskvisor.tree()`` and ``format_tree()`` with one
+It then times supervised spawn + await without and with `taskvisor.contrib.opentelemetry`'s
+spans (if opentelemetry-sdk is installed: the SDK's simple processor and in-memory exporter),
+and a look at the tree: ``taskvisor.tree()`` and ``format_tree()`` with one
 `TaskSupervisor` holding `--children` running children (10,000 by default), the cost of
 calling them from a health endpoint.
 """
@@ -50,6 +52,45 @@ def spawn_await(n: int) -> float:
 
 def no_op(event: tuple[str, ...], measurements: dict[str, Any], metadata: dict[str, Any]) -> None:
     pass
+
+
+def supervised_spawn_await(n: int) -> float:
+    """The same under a TaskSupervisor (its children are what OpenTelemetry spans by default)."""
+
+    async def main() -> float:
+        gc.collect()
+        async with TaskSupervisor() as sup:
+            start = time.perf_counter()
+            for first in range(0, n, 100):
+                tasks = [TaskSupervisor.async_(sup, work, i) for i in range(first, first + 100)]
+                await Task.await_many(tasks)
+            return (time.perf_counter() - start) / n * 1e6
+
+    return asyncio.run(main())
+
+
+def with_spans(n: int, rounds: int) -> tuple[float, float] | None:
+    """Median us per supervised task without and with taskvisor.contrib.opentelemetry's
+    spans (the SDK, a simple processor, an in-memory exporter), or None without the SDK."""
+    try:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        from taskvisor.contrib import opentelemetry as taskvisor_otel
+    except ImportError:
+        return None
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    plain, spanned = [], []
+    for _ in range(rounds):
+        plain.append(supervised_spawn_await(n))
+        instrumentation = taskvisor_otel.instrument(tracer_provider=provider)
+        spanned.append(supervised_spawn_await(n))
+        instrumentation.uninstrument()
+        exporter.clear()
+    return statistics.median(plain), statistics.median(spanned)
 
 
 def look_at_the_tree(children: int, rounds: int) -> tuple[float, float]:
@@ -99,6 +140,14 @@ def main() -> None:
     for name, values in samples.items():
         us = statistics.median(values)
         print(f"  {name:<16} {us:7.2f} us  {us / none:5.2f}x none")
+    spans = with_spans(args.n, args.rounds)
+    if spans is None:
+        print("OpenTelemetry spans: opentelemetry-sdk is not installed, skipped")
+    else:
+        plain, spanned = spans
+        print("supervised spawn + await_many, OpenTelemetry spans (median us per task):")
+        print(f"  no instrumentation {plain:7.2f} us")
+        print(f"  a span per task    {spanned:7.2f} us  {spanned / plain:5.2f}x")
     snapshot, text = look_at_the_tree(args.children, args.rounds)
     print(f"a look at the tree, {args.children} children (median ms):")
     print(f"  tree()           {snapshot:7.1f} ms")

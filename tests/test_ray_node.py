@@ -362,3 +362,30 @@ def test_the_blocking_api_runs_calls_on_ray(local_ray: None) -> None:
     assert blocking.Task.await_(task, timeout=None) == 10
     results = list(blocking.Task.async_stream(range(4), double, executor=RayNode()))
     assert results == [Ok(0), Ok(2), Ok(4), Ok(6)]
+
+
+def trace_ids_here() -> tuple[int, int]:
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    return context.trace_id, context.span_id
+
+
+async def test_the_trace_context_reaches_a_ray_worker(local_ray: None) -> None:
+    """With taskvisor.contrib.opentelemetry, a RayNode call runs inside its caller's trace
+    (a W3C carrier sent along), as a process pool worker does."""
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from taskvisor.contrib import opentelemetry as taskvisor_otel
+
+    provider = TracerProvider()
+    instrumentation = taskvisor_otel.instrument(None, provider)
+    try:
+        with provider.get_tracer("test").start_as_current_span("job") as job:
+            seen = await Task.await_(Task.async_(trace_ids_here, executor=RayNode()), timeout=None)
+    finally:
+        instrumentation.uninstrument()
+    assert seen == (job.get_span_context().trace_id, job.get_span_context().span_id)
+    untraced = await Task.await_(Task.async_(trace_ids_here, executor=RayNode()), timeout=None)
+    assert untraced == (0, 0)

@@ -17,7 +17,14 @@ from typing import Any
 
 from .._runtime._executing import Call, await_call
 
-__all__ = ["Call", "Executor"]
+__all__ = ["Call", "CallWrapper", "Executor", "call_wrappers"]
+
+CallWrapper = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+call_wrappers: list[CallWrapper] = []
+"""What wraps a function before it leaves this process (`Executor.crosses_processes`): each
+gets the function, in the calling process's context, and returns what is sent instead (an
+integration's hook: `taskvisor.contrib.opentelemetry` sends the trace context along)."""
 
 
 class Executor(abc.ABC):
@@ -32,6 +39,12 @@ class Executor(abc.ABC):
     """
 
     name: str = "executor"
+
+    crosses_processes: bool = False
+    """Whether its calls run in another process (a worker, a cluster): then what is in the
+    caller's context (a trace) does not travel by itself, and integrations wrap each
+    function before it is sent (`call_wrappers`). Set it on an executor of your own whose
+    calls leave the process."""
 
     @property
     def max_workers(self) -> int | None:
@@ -56,6 +69,9 @@ class Executor(abc.ABC):
         cancel kills it. A call stopped while it waits in a queue never begins:
         `started` is not called.
         """
+        if self.crosses_processes and call_wrappers:
+            for wrap in call_wrappers:
+                fn = wrap(fn)
         call = self.start(fn, args)
         if started is not None:
             when_started(call, started)

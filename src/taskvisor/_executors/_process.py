@@ -76,6 +76,7 @@ class ProcessPool(Executor):
     """
 
     name = "process"
+    crosses_processes = True
 
     def __init__(
         self,

@@ -101,6 +101,7 @@ class RayNode(Executor):
     """
 
     name = "ray"
+    crosses_processes = True
 
     def __init__(
         self,
