@@ -38,6 +38,7 @@ from collections.abc import (
     Callable,
     Iterable,
     Iterator,
+    Sized,
 )
 from typing import Any, Generic, TypeVar
 
@@ -62,7 +63,7 @@ from ._runtime._proc import Proc
 from ._runtime._reply import Monitored, take
 from ._runtime._suspend import suspend, wake
 from ._runtime._tether import Tether, release, tether
-from ._stream_feed import AsyncFeed
+from ._stream_feed import AsyncFeed, BatchSource
 from ._stream_options import StreamOptions, validate_stream_options
 from ._telemetry import emit, listened
 from ._types import Exit, ExitReason, Ok
@@ -136,6 +137,13 @@ class TaskStream(Generic[T]):
         name: str = "Task.async_stream",
     ) -> None:
         self._items = items
+        self._total = (
+            items.total
+            if isinstance(items, BatchSource)
+            else len(items)
+            if isinstance(items, Sized)
+            else None
+        )
         self._fn = fn
         self._timeout = timeout
         # A function run by an executor is timed from when a worker takes its call.
@@ -280,6 +288,32 @@ class TaskStream(Generic[T]):
         finally:
             if feed is not None:  # left for good (closed, or cancelled from outside)
                 feed.abandon()
+
+    @property
+    def total(self) -> int | None:
+        """The number of results it yields, one per input: the input's length if it was
+        `Sized` (a list, a range) when the stream was built, else None (a generator, an
+        async iterable). A stream that ends early (``aclose()``, ``on_timeout="exit"``)
+        yields fewer."""
+        return self._total
+
+    def __len__(self) -> int:
+        """`total`, for ``len()`` and progress bars (tqdm reads ``len()``).
+
+        Raises:
+            TypeError: the input's length is not known (`total` is None).
+        """
+        if self._total is None:
+            raise TypeError(f"{self!r} has no known length: its input is not Sized")
+        return self._total
+
+    def __length_hint__(self) -> int:
+        """`total`, or NotImplemented (``operator.length_hint``'s default) when unknown."""
+        return NotImplemented if self._total is None else self._total
+
+    def __bool__(self) -> bool:
+        """A stream is always true, whatever its length (``if stream:`` does not ask it)."""
+        return True
 
     @property
     def max_concurrency(self) -> int:

@@ -30,6 +30,9 @@ class BatchSource:
     one to `room` items, or raises StopAsyncIteration at the end. (The blocking API's
     stream pulls its input in the consumer's thread this way, one crossing per batch.)"""
 
+    total: int | None = None
+    """How many items it holds, if its input is `Sized` (a stream's `total`)."""
+
     async def anext_batch(self, room: int) -> list[Any]:
         raise NotImplementedError
 

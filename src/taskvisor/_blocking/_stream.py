@@ -15,7 +15,7 @@ import contextlib
 import queue
 import warnings
 from collections import deque
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sized
 from typing import Any, Generic, TypeVar
 
 from .._runtime._api import is_running
@@ -51,6 +51,7 @@ class _ThreadInput(BatchSource):
 
     def __init__(self, items: Iterable[Any]) -> None:
         self.items = items
+        self.total = len(items) if isinstance(items, Sized) else None
         self.iterator: Iterator[Any] | None = None
         self.messages: _Messages | None = None  # of the crossing under way
         self.ended = False
@@ -122,6 +123,21 @@ class BlockingStream(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<blocking {self._stream!r}>"
+
+    @property
+    def total(self) -> int | None:
+        """The number of results it yields, one per input: the input's length if it was
+        `Sized` when the stream was built, else None (see `TaskStream.total`)."""
+        return self._stream.total
+
+    def __len__(self) -> int:
+        return len(self._stream)
+
+    def __length_hint__(self) -> int:
+        return self._stream.__length_hint__()
+
+    def __bool__(self) -> bool:
+        return True
 
     def __iter__(self) -> BlockingStream[T]:
         return self
