@@ -322,6 +322,7 @@ class NodeHandle:
         relay = Task.start(_relay, self._name, actor, ref, watch_id, pid, caller, linked)
         _relays[(caller, pid)] = relay
         await linked  # the relay traps exits before it links: the caller's exit cannot kill it
+        await _ask(self._name, actor, actor.watched.remote(watch_id))  # and the node's side
 
     async def unlink(self, pid: Pid) -> None:
         """`Process.unlink` across the network: remove the caller's link to `pid`, if any.

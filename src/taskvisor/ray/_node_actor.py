@@ -131,6 +131,7 @@ class NodeActor:
         self._calls: dict[str, Pid] = {}  # run call id -> its child
         self._linked: set[str] = set()  # the ids of the run calls whose callers are linked
         self._watchers: dict[str, Pid] = {}
+        self._watching: dict[str, asyncio.Event] = {}  # watch id -> set once it is linked
         self._callers = _Callers(caller_timeout, self._lose_caller)
         self._early: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._tree: Supervisor | None = None
@@ -288,11 +289,13 @@ class NodeActor:
         with (``"noproc"`` if it is not alive), or ``"unlinked"`` after `unwatch`."""
         Process.flag("trap_exit", True)
         if self._early.pop(watch_id, None) is not None:
+            self._watching.setdefault(watch_id, asyncio.Event()).set()
             return _UNLINKED
         self._watchers[watch_id] = Process.self()
         self._callers.seen(watch_id)
         try:
             Process.link(pid)
+            self._watching.setdefault(watch_id, asyncio.Event()).set()
             while True:
                 signal = await Process.receive_exit(timeout=None)
                 if signal is None:
@@ -307,6 +310,14 @@ class NodeActor:
                     return _UNLINKED
         finally:
             del self._watchers[watch_id]
+
+    async def watched(self, watch_id: str) -> None:
+        """Answer once `watch` call `watch_id` has linked to its pid here (`NodeHandle.link`
+        returns then: a caller lost right after it still breaks the link)."""
+        try:
+            await self._watching.setdefault(watch_id, asyncio.Event()).wait()
+        finally:
+            self._watching.pop(watch_id, None)
 
     async def unwatch(self, watch_id: str, reason: Any) -> None:
         """End `watch` call `watch_id`: unlinked (`reason` None), or sending `pid` the exit
