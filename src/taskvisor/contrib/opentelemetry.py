@@ -142,9 +142,12 @@ class Instrumentation:
         parent = otel_context.get_current()
         links: list[Link] = []
         if supervisor is not None:
-            waiting = self._restarting.get((supervisor[0], metadata["function"]))
+            key = (supervisor[0], metadata["function"])
+            waiting = self._restarting.get(key)
             if waiting:
                 before, parent = waiting.popleft()  # an attempt after a restart
+                if not waiting:
+                    del self._restarting[key]
                 links.append(Link(before, {"taskvisor.link": "previous attempt"}))
         attributes = {
             "taskvisor.pid": repr(metadata["pid"]),

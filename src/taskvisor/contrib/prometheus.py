@@ -51,6 +51,35 @@ _EVENTS = [
     ("taskvisor", "supervisor", "max_restarts"),
 ]
 
+_METRICS: dict[str, tuple[Any, str, str, tuple[str, ...]]] = {  # attribute: the metric
+    "started": (Counter, "taskvisor_tasks_started", "Tasks started.", ("supervisor",)),
+    "exits": (Counter, "taskvisor_task_exits", "Task exits, by kind.", ("supervisor", "kind")),
+    "duration": (
+        Histogram,
+        "taskvisor_task_duration_seconds",
+        "Task durations.",
+        ("supervisor",),
+    ),
+    "restarts": (
+        Counter,
+        "taskvisor_supervisor_restarts",
+        "Restarts of children.",
+        ("supervisor",),
+    ),
+    "max_restarts": (
+        Counter,
+        "taskvisor_supervisor_max_restarts",
+        "Supervisors that exceeded their restart intensity.",
+        ("supervisor",),
+    ),
+    "children": (
+        Gauge,
+        "taskvisor_supervisor_children",
+        "Children running now (started since install).",
+        ("supervisor",),
+    ),
+}
+
 
 def exit_kind(event: tuple[str, ...], reason: object) -> str:
     """The ``kind`` label of a task's end: `event` is its stop or exception event."""
@@ -95,58 +124,20 @@ class PrometheusMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self._registry = registry
         self._handler_id = f"taskvisor.contrib.prometheus:{id(self)}"
-        made: list[Any] = []
+        made: dict[str, Any] = {}
         try:
-            self.started = _made(
-                made, Counter, "taskvisor_tasks_started", "Tasks started.", ["supervisor"], registry
-            )
-            self.exits = _made(
-                made,
-                Counter,
-                "taskvisor_task_exits",
-                "Task exits, by kind.",
-                ["supervisor", "kind"],
-                registry,
-            )
-            self.duration = _made(
-                made,
-                Histogram,
-                "taskvisor_task_duration_seconds",
-                "Task durations.",
-                ["supervisor"],
-                registry,
-            )
-            self.restarts = _made(
-                made,
-                Counter,
-                "taskvisor_supervisor_restarts",
-                "Restarts of children.",
-                ["supervisor"],
-                registry,
-            )
-            self.max_restarts = _made(
-                made,
-                Counter,
-                "taskvisor_supervisor_max_restarts",
-                "Supervisors that exceeded their restart intensity.",
-                ["supervisor"],
-                registry,
-            )
-            self.children = _made(
-                made,
-                Gauge,
-                "taskvisor_supervisor_children",
-                "Children running now (started since install).",
-                ["supervisor"],
-                registry,
-            )
+            for attribute, (kind, name, documentation, labels) in _METRICS.items():
+                made[attribute] = kind(name, documentation, labels, registry=registry)
         except ValueError as exc:  # prometheus_client: "Duplicated timeseries"
-            for metric in made:
+            for metric in made.values():
                 registry.unregister(metric)
             raise ValueError(f"taskvisor's metrics are already registered in {registry!r}") from exc
-        self._metrics = made
+        self.started, self.exits, self.duration = made["started"], made["exits"], made["duration"]
+        self.restarts, self.max_restarts = made["restarts"], made["max_restarts"]
+        self.children = made["children"]
+        self._metrics = list(made.values())
         self._bound: dict[str, tuple[Any, Any, Any]] = {}  # label -> started, duration, children
-        self._running: dict[Any, str] = {}  # pid -> label, of the tasks started since install
+        self._running: set[Any] = set()  # the supervised tasks counted as running children
         telemetry.attach_many(self._handler_id, _EVENTS, self._on_event)
 
     def uninstall(self) -> None:
@@ -174,27 +165,15 @@ class PrometheusMetrics:
         if what == "start":
             bound[0].inc()
             if metadata["supervisor"] is not None:
-                self._running[metadata["pid"]] = label
+                self._running.add(metadata["pid"])
                 bound[2].inc()
         elif what == "stop" or what == "exception":
             self.exits.labels(label, exit_kind(event, metadata["reason"])).inc()
             bound[1].observe(measurements["duration"] / 1e9)
-            if self._running.pop(metadata["pid"], None) is not None:
+            if metadata["pid"] in self._running:
+                self._running.discard(metadata["pid"])
                 bound[2].dec()
         elif what == "restart":
             self.restarts.labels(label).inc()
         else:  # max_restarts
             self.max_restarts.labels(label).inc()
-
-
-def _made(
-    made: list[Any],
-    kind: Any,
-    name: str,
-    documentation: str,
-    labels: list[str],
-    registry: CollectorRegistry,
-) -> Any:
-    metric = kind(name, documentation, labels, registry=registry)
-    made.append(metric)
-    return metric

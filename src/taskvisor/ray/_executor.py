@@ -45,7 +45,11 @@ from .._validate import check_timeout
 from . import _nodes
 from ._worker import run_call
 
-__all__ = ["RayCall", "RayNode"]
+__all__ = [
+    "RayCall",
+    "RayNode",
+    "on_loop_when_done",
+]
 
 logger = logging.getLogger("taskvisor")
 
@@ -215,6 +219,21 @@ class CallState(enum.Enum):
 RUNNING, STOPPING, KILLED, DONE = CallState
 
 
+def on_loop_when_done(
+    ref: Any,
+    loop: asyncio.AbstractEventLoop,
+    settle: Callable[[concurrent.futures.Future[Any]], object],
+) -> None:
+    """Call ``settle(answer)`` on `loop` when Ray's call `ref` is done (Ray resolves its
+    future in a thread of its own); dropped if the loop has closed meanwhile."""
+
+    def answered(answer: concurrent.futures.Future[Any]) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for it any more
+            loop.call_soon_threadsafe(settle, answer)
+
+    ref.future().add_done_callback(answered)
+
+
 class RayCall:
     """One call on Ray: the `Call` the runtime drives (see the module's table)."""
 
@@ -237,7 +256,7 @@ class RayCall:
         self.state = RUNNING
         self._grace: asyncio.TimerHandle | None = None
         if ref is not None:
-            ref.future().add_done_callback(self._answered)
+            on_loop_when_done(ref, loop, self._settle)
 
     @classmethod
     def lost(
@@ -281,11 +300,6 @@ class RayCall:
             self._grace = None
 
     # -- the answer -----------------------------------------------------------------------
-
-    def _answered(self, answer: concurrent.futures.Future[Any]) -> None:
-        """In a Ray thread: hand Ray's answer to the caller's loop."""
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for it any more
-            self.loop.call_soon_threadsafe(self._settle, answer)
 
     def _settle(self, answer: concurrent.futures.Future[Any]) -> None:
         future = self.future

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import itertools
 import math
 from collections.abc import Callable, Hashable, Iterable
@@ -48,6 +47,7 @@ from ._actors import (
     is_node_loss,
     nodedown_exit,
 )
+from ._executor import on_loop_when_done
 from ._node_actor import ACTOR_PREFIX, NAMESPACE
 from ._remote import Connector
 from ._reports_home import follow
@@ -400,13 +400,9 @@ async def _relay(
         linked.set_result(None)
     me = current_process()
     assert me is not None
-    loop = asyncio.get_running_loop()
-
-    def answered(answer: concurrent.futures.Future[Any]) -> None:
-        with contextlib.suppress(RuntimeError):  # a closed loop: the relay is gone with it
-            loop.call_soon_threadsafe(send_exit, me, None, (_WATCHED, answer))
-
-    ref.future().add_done_callback(answered)
+    on_loop_when_done(
+        ref, asyncio.get_running_loop(), lambda answer: send_exit(me, None, (_WATCHED, answer))
+    )
     try:
         while True:
             signal = await Process.receive_exit(timeout=None)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import itertools
 import logging
 from collections.abc import Callable, Hashable
@@ -43,7 +42,7 @@ from .._executors._outcome import decode, resolve
 from .._runtime._reports import mark_reported
 from .._types import ShutdownTimeout
 from ._actors import actor_of, caller_id, forget_actor, is_node_loss, nodedown_of
-from ._executor import DONE, KILLED, RUNNING, STOPPING, CallState
+from ._executor import DONE, KILLED, RUNNING, STOPPING, CallState, on_loop_when_done
 from ._reports_home import follow, log_remote_report
 
 __all__ = ["Connector", "RemoteCall", "RemoteSupervised"]
@@ -133,7 +132,7 @@ class RemoteCall:
             self.state = DONE
             self.future.set_exception(nodedown_of(executor.node))
         else:
-            ref.future().add_done_callback(self._answered)
+            on_loop_when_done(ref, loop, self._settle)
 
     def stop(self) -> None:
         if self.state is RUNNING:
@@ -157,11 +156,6 @@ class RemoteCall:
                 exc,
                 extra={"node": self.executor.node, "action": "remote_stop_failed"},
             )
-
-    def _answered(self, answer: concurrent.futures.Future[Any]) -> None:
-        """In a Ray thread: hand the node's answer to the caller's loop."""
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for it any more
-            self.loop.call_soon_threadsafe(self._settle, answer)
 
     def _settle(self, answer: concurrent.futures.Future[Any]) -> None:
         future = self.future
