@@ -37,13 +37,15 @@ _lock = threading.Lock()
 _NODE_ID = re.compile(r"node ID: ([0-9a-f]{56})")
 
 
-_jobs: dict[int, str] = {}  # id of a cache -> the Ray job it was filled in
+_jobs: dict[int, tuple[str, str]] = {}  # id of a cache -> the Ray job it was filled in
 
 
 def of_this_job(cache: dict[str, Any]) -> dict[str, Any]:
     """`cache`, emptied first if it was filled in another Ray job than this one (Ray was
-    shut down and started again since: its nodes and actors are other ones)."""
-    job = ray.get_runtime_context().get_job_id()
+    shut down and started again since: its nodes and actors are other ones). A job is
+    known by its cluster's address and its id: a new cluster numbers its jobs from 1 again."""
+    context = ray.get_runtime_context()
+    job = (context.gcs_address, context.get_job_id())
     if _jobs.get(id(cache)) != job:
         with _lock:
             cache.clear()
